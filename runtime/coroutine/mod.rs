@@ -1,0 +1,30 @@
+//! Green threads as stackful coroutines: their stacks, their record on a worker, and the switch.
+//!
+//! A green thread is a corosensei [`Coroutine`](corosensei::Coroutine) on a [`GuardedStack`] taken from its
+//! worker's [`StackPool`]. The worker loop resumes it; it runs until it calls [`suspend`] (to park or yield) or
+//! returns. All switches go between a green thread and its worker loop, never directly between two green
+//! threads: the worker decides what runs next.
+//!
+//! ```text
+//!   worker loop (OS thread stack)            green thread (its own stack)
+//!   ─────────────────────────────            ───────────────────────────
+//!   task.resume() ───── switch in ─────────► ... user code ...
+//!                                            park_until() -> suspend(Park)
+//!   ◄─────────────── switch out ────────────  yielder.suspend()
+//!   (picks the next runnable)
+//! ```
+//!
+//! # Layout
+//! - [`stack`]: one mmap'd stack with a guard page.
+//! - [`stack_pool`]: per-worker cache of stacks, so a spawn in steady state makes no system call.
+//! - [`overflow`]: the SIGSEGV handler that names the green thread that overflowed its stack.
+//! - [`task`]: the record a worker keeps for each started green thread, and the switch itself.
+
+pub(crate) mod overflow;
+pub(crate) mod stack;
+pub(crate) mod stack_pool;
+pub(crate) mod task;
+
+pub(crate) use stack::GuardedStack;
+pub(crate) use stack_pool::{StackPool, DEFAULT_STACK_SIZE};
+pub(crate) use task::{suspend, NewTask, Suspend, Task};

@@ -1,0 +1,117 @@
+//! The record of a green thread on its worker ([`Task`]), its start ([`NewTask`]) and the switch out
+//! ([`suspend`]).
+
+use std::any::Any;
+
+use corosensei::{Coroutine, CoroutineResult, Yielder};
+
+use super::GuardedStack;
+use crate::context::{self, Local, Running};
+use crate::thread::Thread;
+
+/// Why a green thread switched back to its worker.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Suspend {
+    /// It parked: it leaves the run queue until an unpark or its timer puts it back.
+    Park,
+    /// It yielded: it goes to the back of the run queue.
+    Yield,
+}
+
+/// A green thread's body as the scheduler sees it. `Ok(())` runs the user's closure; `Err(payload)` finishes
+/// the green thread with that error without running it (cancelled before start, or no stack). Dropping it
+/// uncalled finishes the green thread as [`Cancelled`](crate::Cancelled) (runtime shutdown).
+pub(crate) type Main = Box<dyn FnOnce(Result<(), Box<dyn Any + Send>>)>;
+
+/// A green thread that has not started: it may still be placed on any worker.
+pub(crate) struct NewTask {
+    /// Its handle, created at spawn so `JoinHandle::thread` works before it starts.
+    pub(crate) thread: Thread,
+    /// Its body.
+    pub(crate) main: Main,
+    /// Usable stack bytes it asked for.
+    pub(crate) stack_size: usize,
+    /// True when `main` may cross to another OS thread (spawned with a `Send` closure); false for
+    /// `spawn_local`, whose tasks stay in their worker's local queue.
+    pub(crate) sendable: bool,
+}
+
+// SAFETY: a `NewTask` crosses OS threads only through a worker's injector, and `Worker::inject` accepts only
+// tasks with `sendable == true`, whose `main` was built from a `Send` closure and `Send` captures by
+// `Builder::spawn`. Tasks from `spawn_local` (sendable == false) go to the local run queue of the worker that
+// created them and never leave that OS thread.
+unsafe impl Send for NewTask {}
+
+/// The coroutine type of every green thread.
+pub(crate) type GreenCoroutine = Coroutine<(), Suspend, (), GuardedStack>;
+
+/// A started green thread, owned by its worker's task slab until it finishes.
+pub(crate) struct Task {
+    /// The suspended coroutine; `None` only while the worker has it out to resume it.
+    pub(crate) coroutine: Option<GreenCoroutine>,
+    /// Its handle (the timer wheel finds the parker word through it).
+    pub(crate) thread: Thread,
+}
+
+impl Task {
+    /// Builds the coroutine for `task` on `stack`. It does not run until the worker resumes it.
+    pub(crate) fn new(task: NewTask, stack: GuardedStack) -> Task {
+        let guard = stack.guard_range();
+        let thread = task.thread.clone();
+        let main = task.main;
+        let coroutine = Coroutine::with_stack(stack, move |yielder: &Yielder<(), Suspend>, ()| {
+            let running = Running { local: Local::new(task.thread), yielder, guard };
+            context::enter(&running);
+            let _leave = Leave;
+            main(Ok(()));
+        });
+        Task { coroutine: Some(coroutine), thread }
+    }
+
+    /// Resumes the coroutine until it suspends (`Some(reason)`) or finishes (`None`).
+    pub(crate) fn resume(coroutine: &mut GreenCoroutine) -> Option<Suspend> {
+        match coroutine.resume(()) {
+            CoroutineResult::Yield(reason) => Some(reason),
+            CoroutineResult::Return(()) => None,
+        }
+    }
+}
+
+/// Clears the context when a green thread's body ends, also by unwinding.
+struct Leave;
+
+impl Drop for Leave {
+    fn drop(&mut self) {
+        context::leave();
+    }
+}
+
+/// Switches the current green thread out to its worker loop, for `reason`.
+///
+/// Returns when the worker resumes it. If the runtime is dropped meanwhile, it unwinds from here instead, and
+/// the context is restored first so destructors still see their green thread.
+pub(crate) fn suspend(reason: Suspend) {
+    let running = context::running();
+    assert!(!running.is_null(), "suspend outside a green thread");
+    if context::with_worker(|worker| worker.is_some_and(|worker| worker.is_shutting_down())) {
+        // The runtime is unwinding its green threads; a destructor that blocks must not switch out (the
+        // switch would re-raise the unwind inside the destructor and abort). Its park returns spuriously.
+        return;
+    }
+    // SAFETY: `running` is the live record of the green thread executing this code (context.rs); it sits on
+    // this coroutine's stack below this frame, so it is valid across the switch and after it.
+    let running = unsafe { &*running };
+    /// Re-enters the context after the switch back in, also when the switch back in is an unwind.
+    struct Reenter<'a>(&'a Running);
+    impl Drop for Reenter<'_> {
+        fn drop(&mut self) {
+            context::enter(self.0);
+        }
+    }
+    context::leave();
+    let _reenter = Reenter(running);
+    // SAFETY: the yielder lives on this coroutine's stack for its whole life (created by corosensei for the
+    // body closure in `Task::new`), and we are running on that coroutine now.
+    let yielder = unsafe { &*running.yielder };
+    yielder.suspend(reason);
+}

@@ -1,0 +1,59 @@
+//! `green`: green threads for Rust.
+//!
+//! Code in a green thread looks blocking — [`sleep`], a channel `recv`, a socket `read`, [`JoinHandle::join`]
+//! — but only that green thread waits. Each green thread is a stackful coroutine (corosensei) with its own
+//! guarded stack. A [`Runtime`] runs N workers, one OS thread each; a worker resumes its green threads one at a
+//! time from its run queue, and when none can run it sleeps in its own mio `Poll` (`epoll_wait`) until a socket
+//! is ready, a timer is due, or another thread wakes it.
+//!
+//! Every blocking-looking call goes through one primitive, [`park`](park/index.html)'s `park_until`: register
+//! the current thread where a waker will find it, switch out, re-check. Timeouts, cancellation and the park
+//! location for thread dumps hook in there once. The same primitives work from plain OS threads, which then
+//! block, so a channel can connect a green thread and an OS thread.
+//!
+//! A green thread that has started never changes OS thread: its stack may hold thread-locals' addresses and
+//! `!Send` values. Only not-yet-started green threads with `Send` closures are placed on, or stolen by, other
+//! workers. DESIGN.md has the full argument, diagrams and traces.
+//!
+//! ```
+//! use std::time::Duration;
+//!
+//! let total = green::run(|| {
+//!     let handles: Vec<_> = (1..=3)
+//!         .map(|i| green::spawn(move || { green::sleep(Duration::from_millis(10)); i }))
+//!         .collect();
+//!     handles.into_iter().map(|h| h.join().unwrap()).sum::<i32>()
+//! });
+//! assert_eq!(total, 6);
+//! ```
+//!
+//! # Layout
+//! - [`thread`]: the `std::thread` mirror — `spawn`, `Builder`, `JoinHandle`, `scope`, `current`, `park`.
+//! - `park`: the one suspension primitive; the parker word, deadlines, cancellation points.
+//! - [`cancel`]: `JoinHandle::cancel`, `timeout`, `deadline`, `uncancellable`.
+//! - [`time`]: `sleep`; each worker's timer wheel.
+//! - `coroutine`: guarded stacks, the stack pool, the overflow report, the switch in and out.
+//! - `scheduler`: the worker loop (owned side) and worker handle (shared side).
+//! - `reactor`: each worker's mio `Poll`.
+//! - [`runtime`]: `Runtime` and its `Builder`, placement of new green threads, the default runtime.
+//! - `context`: the only thread-local state (current worker, current green thread).
+
+#![warn(missing_docs)]
+
+pub mod cancel;
+mod context;
+mod coroutine;
+mod park;
+mod reactor;
+pub mod runtime;
+mod scheduler;
+pub mod thread;
+pub mod time;
+
+pub use cancel::{deadline, is_cancelled, timeout, uncancellable, Cancelled, Elapsed};
+pub use runtime::{run, Runtime};
+pub use thread::{
+    current, park, park_timeout, scope, spawn, spawn_local, yield_now, Builder, JoinHandle, Scope,
+    ScopedJoinHandle, Thread, ThreadId,
+};
+pub use time::{sleep, sleep_until};

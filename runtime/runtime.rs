@@ -1,0 +1,244 @@
+//! [`Runtime`]: the workers wired together, and the default runtime behind `green::spawn` and `green::run`.
+//!
+//! A runtime owns N workers (default: `std::thread::available_parallelism`), each an OS thread named
+//! `green-worker-<i>` running [`Worker::run`]. The [`RuntimeShared`] part is what green threads and handles
+//! keep: the workers' handles for placement, the shutdown flag and the configuration.
+//!
+//! # Placement
+//! A new green thread whose closure is `Send` goes to the injector of the spawning worker (or, from outside
+//! the runtime, of the next worker in round-robin order). An idle worker steals half of another's injector, so
+//! new work spreads while started green threads never move. `spawn_local` puts it on the current worker's
+//! local queue, where nobody can steal it.
+
+use std::io;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, OnceLock};
+use std::thread;
+
+use crate::coroutine::{NewTask, DEFAULT_STACK_SIZE};
+use crate::reactor::Reactor;
+use crate::scheduler::{Worker, WorkerHandle};
+use crate::thread::JoinHandle;
+
+/// The part of a runtime that green threads, handles and workers share.
+pub(crate) struct RuntimeShared {
+    /// Every worker's shared side, by index.
+    workers: Box<[Arc<WorkerHandle>]>,
+    /// Set once by `Runtime::drop`.
+    shut_down: AtomicBool,
+    /// Round-robin cursor for spawns from outside the runtime.
+    next_worker: AtomicUsize,
+    /// Default usable stack bytes of a green thread.
+    stack_size: usize,
+}
+
+impl RuntimeShared {
+    pub(crate) fn workers(&self) -> &[Arc<WorkerHandle>] {
+        &self.workers
+    }
+
+    pub(crate) fn stack_size(&self) -> usize {
+        self.stack_size
+    }
+
+    pub(crate) fn is_shut_down(&self) -> bool {
+        self.shut_down.load(Ordering::Acquire)
+    }
+
+    /// Places a `Send` green thread (see the module docs).
+    pub(crate) fn place(self: &Arc<Self>, task: NewTask) -> io::Result<()> {
+        if self.is_shut_down() {
+            return Err(io::Error::other("cannot spawn a green thread: its runtime is shut down"));
+        }
+        let task = crate::context::with_worker(|worker| match worker {
+            Some(worker) if Arc::ptr_eq(worker.runtime(), self) => {
+                worker.handle().inject(task);
+                self.notify_idle(worker.index());
+                None
+            }
+            _ => Some(task),
+        });
+        if let Some(task) = task {
+            let index = self.next_worker.fetch_add(1, Ordering::Relaxed) % self.workers.len();
+            self.workers[index].inject(task);
+        }
+        Ok(())
+    }
+
+    /// Wakes one sleeping worker other than `except`, so it can steal the work just queued.
+    fn notify_idle(&self, except: usize) {
+        if let Some(idle) = self.workers.iter().find(|w| w.index() != except && w.is_sleeping()) {
+            idle.notify();
+        }
+    }
+}
+
+/// A set of worker threads running green threads.
+///
+/// Dropping it shuts it down: every green thread that has not finished is unwound on its worker (its
+/// destructors run), those that never started never will, and the worker threads are joined.
+///
+/// ```
+/// let runtime = green::Runtime::builder().workers(2).build().unwrap();
+/// let answer = runtime.block_on(|| {
+///     let child = green::spawn(|| 6 * 7);
+///     child.join().unwrap()
+/// });
+/// assert_eq!(answer, 42);
+/// ```
+pub struct Runtime {
+    /// Shared with workers and green threads.
+    shared: Arc<RuntimeShared>,
+    /// The worker OS threads, joined on drop.
+    threads: Vec<thread::JoinHandle<()>>,
+}
+
+/// Configures a [`Runtime`]: `Runtime::builder().workers(2).stack_size(64 * 1024).build()`.
+#[derive(Debug, Clone)]
+pub struct Builder {
+    /// Worker count; `None` means `available_parallelism`.
+    workers: Option<usize>,
+    /// Default usable stack bytes per green thread.
+    stack_size: usize,
+}
+
+impl Builder {
+    /// Number of worker OS threads (at least 1). Default: `std::thread::available_parallelism()`.
+    pub fn workers(mut self, workers: usize) -> Builder {
+        self.workers = Some(workers.max(1));
+        self
+    }
+
+    /// Default usable stack size of green threads spawned on this runtime, in bytes (rounded up to pages).
+    ///
+    /// Default: 256 KiB of address space, of which only the pages a green thread touches use memory. Stacks do
+    /// not grow: see DESIGN.md for how to choose.
+    pub fn stack_size(mut self, bytes: usize) -> Builder {
+        self.stack_size = bytes;
+        self
+    }
+
+    /// Starts the worker threads.
+    ///
+    /// # Errors
+    /// When an OS thread or an epoll instance cannot be created.
+    pub fn build(self) -> io::Result<Runtime> {
+        crate::coroutine::overflow::install();
+        let count = match self.workers {
+            Some(count) => count,
+            None => thread::available_parallelism().map_or(1, |n| n.get()),
+        };
+        let mut reactors = Vec::with_capacity(count);
+        let mut handles = Vec::with_capacity(count);
+        for index in 0..count {
+            let (reactor, waker) = Reactor::new()?;
+            reactors.push(reactor);
+            handles.push(Arc::new(WorkerHandle::new(index, waker)));
+        }
+        let shared = Arc::new(RuntimeShared {
+            workers: handles.into_boxed_slice(),
+            shut_down: AtomicBool::new(false),
+            next_worker: AtomicUsize::new(0),
+            stack_size: self.stack_size,
+        });
+        let mut runtime = Runtime { shared: shared.clone(), threads: Vec::with_capacity(count) };
+        for (index, reactor) in reactors.into_iter().enumerate() {
+            let handle = shared.workers[index].clone();
+            let shared = shared.clone();
+            let thread = thread::Builder::new()
+                .name(format!("green-worker-{index}"))
+                .spawn(move || Worker::new(handle, shared, reactor).run())?;
+            runtime.threads.push(thread);
+        }
+        log::debug!(target: "green::runtime", "runtime started with {count} workers");
+        Ok(runtime)
+    }
+}
+
+impl Runtime {
+    /// A runtime with the default configuration.
+    pub fn new() -> io::Result<Runtime> {
+        Runtime::builder().build()
+    }
+
+    /// A [`Builder`] to configure a runtime.
+    pub fn builder() -> Builder {
+        Builder { workers: None, stack_size: DEFAULT_STACK_SIZE }
+    }
+
+    /// Spawns a green thread on this runtime, from any thread.
+    ///
+    /// # Panics
+    /// When the green thread cannot be created (see [`crate::Builder::spawn`]).
+    pub fn spawn<F, T>(&self, f: F) -> JoinHandle<T>
+    where
+        F: FnOnce() -> T + Send + 'static,
+        T: Send + 'static,
+    {
+        crate::Builder::new().spawn_on(&self.shared, f).unwrap_or_else(|error| panic!("{error}"))
+    }
+
+    /// Runs `f` as a green thread on this runtime and blocks the caller until it returns; returns its value
+    /// and re-raises its panic.
+    ///
+    /// `f` may borrow from the caller: it is finished before `block_on` returns, even when the caller is
+    /// interrupted (the wait cannot be cancelled).
+    pub fn block_on<F, T>(&self, f: F) -> T
+    where
+        F: FnOnce() -> T + Send,
+        T: Send,
+    {
+        crate::thread::block_on(&self.shared, f)
+    }
+
+    pub(crate) fn shared(&self) -> &Arc<RuntimeShared> {
+        &self.shared
+    }
+}
+
+impl Drop for Runtime {
+    fn drop(&mut self) {
+        log::debug!(target: "green::runtime", "runtime shutting down");
+        self.shared.shut_down.store(true, Ordering::Release);
+        for worker in self.shared.workers.iter() {
+            // Wake it whether or not it sleeps: the flag is checked after every batch and every wake.
+            let _ = worker.notify_always();
+        }
+        for thread in self.threads.drain(..) {
+            if thread.join().is_err() {
+                log::error!(target: "green::runtime", "a worker thread panicked");
+            }
+        }
+    }
+}
+
+/// The runtime `green::spawn` uses when called outside any runtime, started on first use with the default
+/// configuration and never shut down.
+pub(crate) fn global() -> &'static Runtime {
+    static GLOBAL: OnceLock<Runtime> = OnceLock::new();
+    GLOBAL.get_or_init(|| Runtime::new().expect("cannot start the default green runtime"))
+}
+
+/// The runtime of the calling green thread or worker, else the global one.
+pub(crate) fn current() -> Arc<RuntimeShared> {
+    crate::context::with_worker(|worker| worker.map(|worker| worker.runtime().clone()))
+        .unwrap_or_else(|| global().shared().clone())
+}
+
+/// Runs `f` as the main green thread of a new default runtime, returns its value (re-raising its panic), then
+/// shuts the runtime down.
+///
+/// ```
+/// let sum = green::run(|| {
+///     let handles: Vec<_> = (0..10).map(|i| green::spawn(move || i * i)).collect();
+///     handles.into_iter().map(|h| h.join().unwrap()).sum::<i32>()
+/// });
+/// assert_eq!(sum, 285);
+/// ```
+pub fn run<F, T>(f: F) -> T
+where
+    F: FnOnce() -> T + Send,
+    T: Send,
+{
+    Runtime::new().expect("cannot start a green runtime").block_on(f)
+}

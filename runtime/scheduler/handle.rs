@@ -1,0 +1,144 @@
+//! [`WorkerHandle`]: the side of a worker that other threads use to wake it.
+//!
+//! # Wake-up protocol
+//! A worker about to sleep in `epoll_wait` and a thread pushing work to it must not miss each other:
+//!
+//! 1. The pusher adds to a queue (under its mutex), then issues a SeqCst fence and reads `sleeping`.
+//! 2. The worker stores `sleeping = true`, issues a SeqCst fence, then re-checks both queues.
+//! 3. If the pusher saw `sleeping == true`, it writes the `mio::Waker` (an eventfd) so `epoll_wait` returns.
+//!    Otherwise the worker's re-check (step 2) is ordered after the push and finds the work.
+//!
+//! While the worker runs, pushes cost a mutex and no system call.
+
+use std::collections::VecDeque;
+use std::sync::atomic::{fence, AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use crate::context;
+use crate::coroutine::NewTask;
+
+/// The shared side of one worker.
+pub(crate) struct WorkerHandle {
+    /// Its position in the runtime's worker list; also its name (`green-worker-<index>`).
+    index: usize,
+    /// Slots of this worker's green threads unparked by other OS threads; drained by the worker.
+    wakeups: Mutex<Vec<usize>>,
+    /// Green threads placed on this worker that have not started; any idle worker may steal from here.
+    injector: Mutex<VecDeque<NewTask>>,
+    /// True while the worker is (about to be) blocked in `epoll_wait`.
+    sleeping: AtomicBool,
+    /// Interrupts the worker's `epoll_wait`.
+    waker: mio::Waker,
+}
+
+/// A poisoned queue lock only means a panic happened while pushing a plain value; the queue is still valid.
+fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+impl WorkerHandle {
+    pub(crate) fn new(index: usize, waker: mio::Waker) -> WorkerHandle {
+        WorkerHandle {
+            index,
+            wakeups: Mutex::new(Vec::new()),
+            injector: Mutex::new(VecDeque::new()),
+            sleeping: AtomicBool::new(false),
+            waker,
+        }
+    }
+
+    pub(crate) fn index(&self) -> usize {
+        self.index
+    }
+
+    /// Makes the green thread in `key` runnable again. From its own worker's OS thread this is a push onto the
+    /// local run queue; from anywhere else it goes through `wakeups` and may wake the worker.
+    pub(crate) fn wake(&self, key: usize) {
+        let local = context::with_worker(|worker| match worker {
+            Some(worker) if std::ptr::eq(Arc::as_ptr(worker.handle()), self) => {
+                worker.push_resume(key);
+                true
+            }
+            _ => false,
+        });
+        if !local {
+            lock(&self.wakeups).push(key);
+            self.notify();
+        }
+    }
+
+    /// Places a new green thread on this worker (it may be stolen before it starts).
+    pub(crate) fn inject(&self, task: NewTask) {
+        debug_assert!(task.sendable, "only Send green threads cross OS threads");
+        lock(&self.injector).push_back(task);
+        self.notify();
+    }
+
+    /// Interrupts the worker if it sleeps (protocol step 1 and 3).
+    pub(crate) fn notify(&self) {
+        fence(Ordering::SeqCst);
+        if self.sleeping.load(Ordering::Relaxed) {
+            log::trace!(target: "green::scheduler", "wake worker {}", self.index);
+            if let Err(error) = self.waker.wake() {
+                log::error!(target: "green::scheduler", "cannot wake worker {}: {error}", self.index);
+            }
+        }
+    }
+
+    /// Interrupts the worker's `epoll_wait` unconditionally (shutdown).
+    pub(crate) fn notify_always(&self) -> std::io::Result<()> {
+        self.waker.wake()
+    }
+
+    /// Whether the worker is asleep in `epoll_wait`.
+    pub(crate) fn is_sleeping(&self) -> bool {
+        self.sleeping.load(Ordering::Relaxed)
+    }
+
+    /// Protocol step 2: announces sleep; returns false (and cancels it) if work arrived meanwhile.
+    pub(crate) fn prepare_sleep(&self) -> bool {
+        self.sleeping.store(true, Ordering::Relaxed);
+        fence(Ordering::SeqCst);
+        if !lock(&self.wakeups).is_empty() || !lock(&self.injector).is_empty() {
+            self.sleeping.store(false, Ordering::Relaxed);
+            return false;
+        }
+        true
+    }
+
+    /// Ends a sleep.
+    pub(crate) fn end_sleep(&self) {
+        self.sleeping.store(false, Ordering::Relaxed);
+    }
+
+    /// Moves the pending wake-ups into `into`.
+    pub(crate) fn take_wakeups(&self, into: &mut Vec<usize>) {
+        let mut wakeups = lock(&self.wakeups);
+        if !wakeups.is_empty() {
+            std::mem::swap(&mut *wakeups, into);
+        }
+    }
+
+    /// Takes up to `max` not-yet-started green threads from the front of the injector.
+    pub(crate) fn take_new(&self, max: usize, into: &mut Vec<NewTask>) {
+        let mut injector = lock(&self.injector);
+        let n = injector.len().min(max);
+        into.extend(injector.drain(..n));
+    }
+
+    /// Steals half of the injector (at least one), for an idle worker.
+    pub(crate) fn steal_half(&self, into: &mut Vec<NewTask>) {
+        let mut injector = lock(&self.injector);
+        let n = injector.len().div_ceil(2);
+        // Steal from the back: the owner takes from the front, so the two rarely want the same tasks.
+        let start = injector.len() - n;
+        into.extend(injector.drain(start..));
+    }
+
+    /// Drops every queued new green thread (runtime shutdown): each finishes as cancelled.
+    pub(crate) fn clear(&self) {
+        let tasks = std::mem::take(&mut *lock(&self.injector));
+        drop(tasks);
+        lock(&self.wakeups).clear();
+    }
+}

@@ -1,0 +1,301 @@
+//! [`Worker`]: the loop that runs green threads on one OS thread.
+//!
+//! # The loop
+//! ```text
+//! loop {
+//!     run up to BUDGET runnables from the local queue        (each: switch in, run until park/yield/end)
+//!     drain wake-ups from other threads; take new green threads from the injector; steal if idle
+//!     fire due timers
+//!     busy? poll the reactor without blocking : sleep in epoll_wait until the next timer or a wake
+//! }
+//! ```
+//! The budget bounds how long timers and I/O wait while green threads keep yielding to each other.
+//!
+//! # State
+//! - `tasks`: every started, unfinished green thread of this worker, by slot. A slot is reused only after its
+//!   green thread finished, and a green thread is in the run queue at most once (the parker word guarantees it),
+//!   so a `Resume(slot)` always names the right one.
+//! - `run_queue`: FIFO of runnables, local to this OS thread.
+//! - `timers`: deadlines of parked green threads, mapping to their slots.
+//!
+//! # Ownership
+//! Only the worker's OS thread touches a `Worker` (it is created there and is `!Send`). Green threads reach it
+//! through [`context::with_worker`] while they run on that thread; the loop holds no `RefCell` borrow while a
+//! green thread runs, so they can.
+//!
+//! # Shutdown
+//! 1. `Runtime::drop` sets the runtime's shutdown flag and wakes every worker.
+//! 2. Each worker leaves its loop, drops the green threads that never started (their join handles report
+//!    [`Cancelled`](crate::Cancelled)), then unwinds every started one *on this OS thread*, newest first, so
+//!    the children of a `scope` finish before the parent whose stack they borrow. Destructors run.
+//! 3. `Runtime::drop` joins the worker threads.
+
+use std::cell::{Cell, RefCell};
+use std::collections::VecDeque;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use slab::Slab;
+
+use super::WorkerHandle;
+use crate::context::WorkerGuard;
+use crate::coroutine::{overflow, NewTask, StackPool, Suspend, Task};
+use crate::reactor::Reactor;
+use crate::runtime::RuntimeShared;
+use crate::time::{TimerKey, Wheel};
+
+/// Runnables run between two looks at timers, I/O and other threads' wake-ups.
+const BUDGET: usize = 61;
+/// New green threads moved from the injector to the local queue per look.
+const INJECT_BATCH: usize = 32;
+/// Stacks kept per worker for reuse.
+const POOLED_STACKS: usize = 1024;
+
+/// One entry of the run queue.
+pub(crate) enum Runnable {
+    /// Switch into the started green thread in this slot.
+    Resume(usize),
+    /// Start a new green thread.
+    Start(NewTask),
+}
+
+/// The owned side of a worker (see the module docs).
+pub(crate) struct Worker {
+    /// The shared side, also held by every green thread that started here.
+    handle: Arc<WorkerHandle>,
+    /// The runtime, for placement and stealing.
+    runtime: Arc<RuntimeShared>,
+    /// Started, unfinished green threads by slot.
+    tasks: RefCell<Slab<Task>>,
+    /// Runnables in order.
+    run_queue: RefCell<VecDeque<Runnable>>,
+    /// Deadlines of parked green threads; values are slots.
+    timers: RefCell<Wheel<usize>>,
+    /// Stacks to reuse.
+    stacks: RefCell<StackPool>,
+    /// The mio `Poll` of this worker.
+    reactor: RefCell<Reactor>,
+    /// True once the loop has ended and green threads are being unwound.
+    shutting_down: Cell<bool>,
+}
+
+impl Worker {
+    pub(crate) fn new(handle: Arc<WorkerHandle>, runtime: Arc<RuntimeShared>, reactor: Reactor) -> Worker {
+        let stack_size = runtime.stack_size();
+        Worker {
+            handle,
+            runtime,
+            tasks: RefCell::new(Slab::new()),
+            run_queue: RefCell::new(VecDeque::new()),
+            timers: RefCell::new(Wheel::new(Instant::now())),
+            stacks: RefCell::new(StackPool::new(stack_size, POOLED_STACKS)),
+            reactor: RefCell::new(reactor),
+            shutting_down: Cell::new(false),
+        }
+    }
+
+    pub(crate) fn handle(&self) -> &Arc<WorkerHandle> {
+        &self.handle
+    }
+
+    pub(crate) fn runtime(&self) -> &Arc<RuntimeShared> {
+        &self.runtime
+    }
+
+    pub(crate) fn index(&self) -> usize {
+        self.handle.index()
+    }
+
+    /// True while the worker unwinds its green threads at shutdown.
+    pub(crate) fn is_shutting_down(&self) -> bool {
+        self.shutting_down.get()
+    }
+
+    /// Queues the parked green thread in `key` to run again (same OS thread only).
+    pub(crate) fn push_resume(&self, key: usize) {
+        self.run_queue.borrow_mut().push_back(Runnable::Resume(key));
+    }
+
+    /// Queues a new green thread on this worker only (`spawn_local`, or one just taken from an injector).
+    pub(crate) fn push_new(&self, task: NewTask) {
+        self.run_queue.borrow_mut().push_back(Runnable::Start(task));
+    }
+
+    /// Arms a timer that ends the park of the green thread in `key` at `deadline`.
+    pub(crate) fn add_timer(&self, deadline: Instant, key: usize) -> TimerKey {
+        self.timers.borrow_mut().insert(deadline, key)
+    }
+
+    /// Disarms a timer (a no-op if it already fired).
+    pub(crate) fn cancel_timer(&self, timer: TimerKey) {
+        self.timers.borrow_mut().remove(timer);
+    }
+
+    /// Runs the reactor with `f`: how `net` registers sockets with this worker's `Poll`.
+    pub(crate) fn with_reactor<R>(&self, f: impl FnOnce(&mut Reactor) -> R) -> R {
+        f(&mut self.reactor.borrow_mut())
+    }
+
+    /// The worker's OS thread body: runs the loop until the runtime shuts down, then unwinds what is left.
+    pub(crate) fn run(self) {
+        let _current = WorkerGuard::new(&self);
+        overflow::ensure_alternate_stack();
+        log::debug!(target: "green::scheduler", "worker {} starts", self.index());
+        let mut wakeups = Vec::new();
+        let mut fresh = Vec::new();
+        loop {
+            let ran = self.run_batch();
+            if self.runtime.is_shut_down() {
+                break;
+            }
+            self.maintain(ran == BUDGET, &mut wakeups, &mut fresh);
+        }
+        self.shutdown();
+        log::debug!(target: "green::scheduler", "worker {} stops", self.index());
+    }
+
+    /// Runs up to BUDGET runnables; returns how many ran.
+    fn run_batch(&self) -> usize {
+        for ran in 0..BUDGET {
+            let next = self.run_queue.borrow_mut().pop_front();
+            match next {
+                Some(Runnable::Resume(key)) => self.resume(key),
+                Some(Runnable::Start(task)) => self.start(task),
+                None => return ran,
+            }
+        }
+        BUDGET
+    }
+
+    /// Starts a new green thread: takes a stack, creates its coroutine, switches in.
+    fn start(&self, task: NewTask) {
+        if task.thread.is_cancel_requested() {
+            log::trace!(target: "green::scheduler", "worker {}: {} cancelled before start", self.index(), task.thread.describe());
+            (task.main)(Err(Box::new(crate::Cancelled)));
+            return;
+        }
+        let stack = self.stacks.borrow_mut().get(task.stack_size);
+        let stack = match stack {
+            Ok(stack) => stack,
+            Err(error) => {
+                log::error!(target: "green::scheduler", "{} cannot start: {error}", task.thread.describe());
+                (task.main)(Err(Box::new(error)));
+                return;
+            }
+        };
+        let thread = task.thread.clone();
+        let key = self.tasks.borrow_mut().insert(Task::new(task, stack));
+        thread.set_home(self.handle.clone(), key);
+        log::trace!(target: "green::scheduler", "worker {}: start {} in slot {key}", self.index(), thread.describe());
+        self.resume(key);
+    }
+
+    /// Switches into the green thread in `key` and handles why it came back.
+    fn resume(&self, key: usize) {
+        let mut coroutine = {
+            let mut tasks = self.tasks.borrow_mut();
+            tasks[key].coroutine.take().expect("a runnable green thread is not already running")
+        };
+        log::trace!(target: "green::scheduler", "worker {}: switch to slot {key}", self.index());
+        match Task::resume(&mut coroutine) {
+            Some(reason) => {
+                self.tasks.borrow_mut()[key].coroutine = Some(coroutine);
+                log::trace!(target: "green::scheduler", "worker {}: slot {key} {reason:?}", self.index());
+                if reason == Suspend::Yield {
+                    self.push_resume(key);
+                }
+            }
+            None => {
+                let task = self.tasks.borrow_mut().remove(key);
+                log::trace!(target: "green::scheduler", "worker {}: {} ended (slot {key})", self.index(), task.thread.describe());
+                self.stacks.borrow_mut().put(coroutine.into_stack());
+            }
+        }
+    }
+
+    /// Between batches: wake-ups, new work, timers, I/O; sleeps when there is nothing to run.
+    fn maintain(&self, busy: bool, wakeups: &mut Vec<usize>, fresh: &mut Vec<NewTask>) {
+        self.handle.take_wakeups(wakeups);
+        for key in wakeups.drain(..) {
+            self.push_resume(key);
+        }
+        self.handle.take_new(INJECT_BATCH, fresh);
+        if fresh.is_empty() && self.run_queue.borrow().is_empty() {
+            self.steal(fresh);
+        }
+        for task in fresh.drain(..) {
+            self.push_new(task);
+        }
+        self.fire_timers();
+        if busy || !self.run_queue.borrow().is_empty() {
+            self.turn_reactor(Some(Duration::ZERO));
+            return;
+        }
+        if !self.handle.prepare_sleep() {
+            return;
+        }
+        let timeout = self.timers.borrow().next_deadline().map(|at| at.saturating_duration_since(Instant::now()));
+        log::trace!(target: "green::scheduler", "worker {} idle (timeout {timeout:?})", self.index());
+        self.turn_reactor(timeout);
+        self.handle.end_sleep();
+        log::trace!(target: "green::scheduler", "worker {} awake", self.index());
+        self.fire_timers();
+    }
+
+    /// Takes half of another worker's not-yet-started green threads.
+    fn steal(&self, into: &mut Vec<NewTask>) {
+        let workers = self.runtime.workers();
+        for offset in 1..workers.len() {
+            let victim = &workers[(self.index() + offset) % workers.len()];
+            victim.steal_half(into);
+            if !into.is_empty() {
+                log::trace!(target: "green::scheduler", "worker {} stole {} from worker {}", self.index(), into.len(), victim.index());
+                return;
+            }
+        }
+    }
+
+    /// Ends the parks whose deadline has passed.
+    fn fire_timers(&self) {
+        if self.timers.borrow().is_empty() {
+            return;
+        }
+        let now = Instant::now();
+        let tasks = self.tasks.borrow();
+        let mut run_queue = self.run_queue.borrow_mut();
+        self.timers.borrow_mut().poll(now, |key| {
+            if let Some(task) = tasks.get(key) {
+                if task.thread.parker().expire() {
+                    log::trace!(target: "green::time", "worker {}: timer wakes slot {key}", self.index());
+                    run_queue.push_back(Runnable::Resume(key));
+                }
+            }
+        });
+    }
+
+    /// One reactor iteration; I/O readiness unparks the green threads waiting for it.
+    fn turn_reactor(&self, timeout: Option<Duration>) {
+        if let Err(error) = self.reactor.borrow_mut().turn(timeout) {
+            log::error!(target: "green::reactor", "worker {}: poll failed: {error}", self.index());
+        }
+    }
+
+    /// Shutdown steps 2 (see the module docs).
+    fn shutdown(&self) {
+        self.shutting_down.set(true);
+        loop {
+            let queued: Vec<Runnable> = self.run_queue.borrow_mut().drain(..).collect();
+            self.handle.clear();
+            let mut tasks: Vec<(usize, Task)> = self.tasks.borrow_mut().drain().enumerate().collect();
+            if queued.is_empty() && tasks.is_empty() {
+                break;
+            }
+            drop(queued);
+            tasks.sort_by_key(|(_, task)| std::cmp::Reverse(task.thread.id()));
+            for (_, task) in tasks {
+                log::trace!(target: "green::scheduler", "worker {}: unwind {}", self.index(), task.thread.describe());
+                drop(task);
+            }
+        }
+    }
+}

@@ -1,0 +1,250 @@
+//! [`Builder`] and the `spawn` functions: how a closure becomes a [`NewTask`] and a [`JoinHandle`].
+
+use std::any::Any;
+use std::io;
+use std::panic::{self, AssertUnwindSafe};
+use std::sync::Arc;
+
+use super::join_handle::Packet;
+use super::scope::ScopeData;
+use super::{JoinHandle, Thread};
+use crate::context;
+use crate::coroutine::task::Main;
+use crate::coroutine::NewTask;
+use crate::runtime::{self, RuntimeShared};
+
+/// Configures a green thread before spawning it, like [`std::thread::Builder`].
+///
+/// ```
+/// let handle = green::Builder::new()
+///     .name("worker".into())
+///     .stack_size(64 * 1024)
+///     .spawn(|| green::current().name().map(String::from))
+///     .unwrap();
+/// assert_eq!(handle.join().unwrap().as_deref(), Some("worker"));
+/// ```
+#[derive(Debug, Default)]
+pub struct Builder {
+    /// Shown in logs, overflow reports and panic reports.
+    name: Option<String>,
+    /// Usable stack bytes; `None` takes the runtime's default.
+    stack_size: Option<usize>,
+}
+
+impl Builder {
+    /// A builder with no name and the runtime's default stack size.
+    pub fn new() -> Builder {
+        Builder::default()
+    }
+
+    /// Names the green thread.
+    pub fn name(mut self, name: String) -> Builder {
+        self.name = Some(name);
+        self
+    }
+
+    /// Usable stack size in bytes (rounded up to whole pages; a guard page is added below it).
+    pub fn stack_size(mut self, bytes: usize) -> Builder {
+        self.stack_size = Some(bytes);
+        self
+    }
+
+    /// Spawns the green thread on the current runtime (the default runtime outside any), on whichever worker
+    /// is best placed: it may start on another OS thread, hence `Send`. Once started it never moves.
+    ///
+    /// # Errors
+    /// When the runtime is shut down, or when the process cannot hold another green thread stack (the message
+    /// names the limit: `vm.max_map_count`, or memory). A stack is taken when the green thread first runs; if
+    /// that fails later, `join` returns the `io::Error` as the payload.
+    pub fn spawn<F, T>(self, f: F) -> io::Result<JoinHandle<T>>
+    where
+        F: FnOnce() -> T + Send + 'static,
+        T: Send + 'static,
+    {
+        self.spawn_on(&runtime::current(), f)
+    }
+
+    /// Spawns onto a given runtime (`Runtime::spawn`).
+    pub(crate) fn spawn_on<F, T>(self, runtime: &Arc<RuntimeShared>, f: F) -> io::Result<JoinHandle<T>>
+    where
+        F: FnOnce() -> T + Send + 'static,
+        T: Send + 'static,
+    {
+        // SAFETY: F and T are 'static, so nothing the closure or result borrows can end early.
+        let (task, handle) = unsafe { self.build(runtime.stack_size(), f, None, true) }?;
+        runtime.place(task)?;
+        Ok(handle)
+    }
+
+    /// Spawns the green thread on the current worker, where it stays: no `Send` needed.
+    ///
+    /// # Errors
+    /// When called outside a green thread's worker, or for the reasons of [`Builder::spawn`].
+    pub fn spawn_local<F, T>(self, f: F) -> io::Result<JoinHandle<T>>
+    where
+        F: FnOnce() -> T + 'static,
+        T: 'static,
+    {
+        context::with_worker(|worker| {
+            let worker = worker.ok_or_else(|| {
+                io::Error::other("spawn_local needs a green worker: call it from a green thread")
+            })?;
+            // SAFETY: 'static as above. `sendable` is false: the task goes to this worker's local queue and
+            // never leaves this OS thread.
+            let (task, handle) = unsafe { self.build(worker.runtime().stack_size(), f, None, false) }?;
+            worker.push_new(task);
+            Ok(handle)
+        })
+    }
+
+    /// Spawns a green thread that may borrow from `scope`'s environment (see [`crate::scope`]).
+    pub fn spawn_scoped<'scope, 'env, F, T>(
+        self,
+        scope: &'scope super::Scope<'scope, 'env>,
+        f: F,
+    ) -> io::Result<super::ScopedJoinHandle<'scope, T>>
+    where
+        F: FnOnce() -> T + Send + 'scope,
+        T: Send + 'scope,
+    {
+        let runtime = runtime::current();
+        // SAFETY: the scope waits (uninterruptibly) until every child's packet is dropped, and a packet is
+        // dropped only after the child's closure and result are; so nothing borrowed for 'scope is used after
+        // 'scope ends. F and T are Send, so `sendable` holds.
+        let (task, handle) = unsafe { self.build(runtime.stack_size(), f, Some(scope.data().clone()), true) }?;
+        scope.data().add_child(handle.thread().clone());
+        runtime.place(task)?;
+        Ok(super::ScopedJoinHandle::new(handle))
+    }
+
+    /// Turns `f` into a task and its handle.
+    ///
+    /// # Safety
+    /// What `f` and `T` borrow must outlive the green thread's use of them, and if `sendable` is true, `F` and
+    /// `T` must be `Send` (the task may start on another OS thread).
+    unsafe fn build<'a, F, T>(
+        self,
+        default_stack_size: usize,
+        f: F,
+        scope: Option<Arc<ScopeData>>,
+        sendable: bool,
+    ) -> io::Result<(NewTask, JoinHandle<T>)>
+    where
+        F: FnOnce() -> T + 'a,
+        T: 'a,
+    {
+        if self.name.as_deref().is_some_and(|name| name.contains('\0')) {
+            return Err(io::Error::new(io::ErrorKind::InvalidInput, "green thread name contains a NUL byte"));
+        }
+        let stack_size = self.stack_size.unwrap_or(default_stack_size);
+        crate::coroutine::stack::check_capacity(stack_size)?;
+        let thread = Thread::new_green(self.name);
+        let packet = Arc::new(Packet::new(thread.clone(), scope));
+        let finisher = Finisher(Some(packet.clone()));
+        let main = move |start: Result<(), Box<dyn Any + Send>>| {
+            let result = match start {
+                Ok(()) => panic::catch_unwind(AssertUnwindSafe(f)).map_err(shutdown_payload),
+                Err(payload) => Err(payload),
+            };
+            finisher.finish(result);
+        };
+        let main: Box<dyn FnOnce(Result<(), Box<dyn Any + Send>>) + 'a> = Box::new(main);
+        // SAFETY: the caller guarantees the borrows outlive the green thread; erasing the lifetime only lets
+        // the scheduler hold the box, which it runs or drops before the packet (and so the scope) is released.
+        let main: Main = unsafe { std::mem::transmute::<_, Main>(main) };
+        let task = NewTask { thread, main, stack_size, sendable };
+        Ok((task, JoinHandle::new(packet)))
+    }
+}
+
+/// A panic caught while the runtime unwinds its green threads at shutdown is reported as [`Cancelled`].
+fn shutdown_payload(payload: Box<dyn Any + Send>) -> Box<dyn Any + Send> {
+    let shutting_down = context::with_worker(|worker| worker.is_some_and(|worker| worker.is_shutting_down()));
+    if shutting_down {
+        Box::new(crate::Cancelled)
+    } else {
+        payload
+    }
+}
+
+/// Delivers the green thread's result; if the body is dropped without running (runtime shutdown), delivers
+/// [`Cancelled`](crate::Cancelled) so no joiner waits forever.
+struct Finisher<T>(Option<Arc<Packet<T>>>);
+
+impl<T> Finisher<T> {
+    fn finish(mut self, result: std::thread::Result<T>) {
+        if let Some(packet) = self.0.take() {
+            packet.finish(result);
+        }
+    }
+}
+
+impl<T> Drop for Finisher<T> {
+    fn drop(&mut self) {
+        if let Some(packet) = self.0.take() {
+            packet.finish(Err(Box::new(crate::Cancelled)));
+        }
+    }
+}
+
+/// Spawns a green thread, like [`std::thread::spawn`].
+///
+/// Called from a green thread it uses that green thread's runtime; from a plain OS thread, the default runtime
+/// (started on first use). The closure must be `Send` because the green thread may start on another worker;
+/// once started it stays on that worker's OS thread (use [`spawn_local`] for `!Send` closures).
+///
+/// # Panics
+/// When [`Builder::spawn`] would return an error.
+///
+/// The type system keeps `!Send` values off other workers:
+///
+/// ```compile_fail
+/// let shared = std::rc::Rc::new(5);
+/// green::spawn(move || println!("{shared}"));
+/// ```
+pub fn spawn<F, T>(f: F) -> JoinHandle<T>
+where
+    F: FnOnce() -> T + Send + 'static,
+    T: Send + 'static,
+{
+    Builder::new().spawn(f).unwrap_or_else(|error| panic!("{error}"))
+}
+
+/// Spawns a green thread on the current worker, where it stays; the closure need not be `Send`.
+///
+/// ```
+/// green::run(|| {
+///     let shared = std::rc::Rc::new(5);
+///     let local = green::spawn_local(move || *shared + 1);
+///     assert_eq!(local.join().unwrap(), 6);
+/// });
+/// ```
+///
+/// # Panics
+/// Outside a green thread, or when [`Builder::spawn_local`] would return an error.
+pub fn spawn_local<F, T>(f: F) -> JoinHandle<T>
+where
+    F: FnOnce() -> T + 'static,
+    T: 'static,
+{
+    Builder::new().spawn_local(f).unwrap_or_else(|error| panic!("{error}"))
+}
+
+/// `Runtime::block_on`: runs `f` on `runtime` and waits for it without being interruptible, so `f` may borrow.
+pub(crate) fn block_on<F, T>(runtime: &Arc<RuntimeShared>, f: F) -> T
+where
+    F: FnOnce() -> T + Send,
+    T: Send,
+{
+    // SAFETY: we wait below until the green thread has finished and its packet's result is taken, and that wait
+    // cannot be cancelled or timed out (shielded), so the borrows of `f` and `T` outlive their use. F and T are
+    // Send.
+    let (task, handle) = unsafe { Builder::new().name("main".into()).build(runtime.stack_size(), f, None, true) }
+        .unwrap_or_else(|error| panic!("{error}"));
+    runtime.place(task).unwrap_or_else(|error| panic!("{error}"));
+    let result = crate::park::shielded(|| handle.join());
+    match result {
+        Ok(value) => value,
+        Err(payload) => panic::resume_unwind(payload),
+    }
+}

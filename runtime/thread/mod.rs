@@ -1,0 +1,16 @@
+//! The `std::thread` mirror: spawning, joining, scopes, the current thread, park and yield.
+//!
+//! Swap `std::thread::spawn` for `green::spawn` and the code runs on a green thread: same closures, same
+//! [`JoinHandle::join`] result (`Err(payload)` on panic), same [`scope`] borrowing rules.
+
+mod builder;
+mod join_handle;
+mod scope;
+#[allow(clippy::module_inception)]
+mod thread;
+
+pub use builder::{spawn, spawn_local, Builder};
+pub(crate) use builder::block_on;
+pub use join_handle::JoinHandle;
+pub use scope::{scope, Scope, ScopedJoinHandle};
+pub use thread::{current, park, park_timeout, yield_now, Thread, ThreadId};

@@ -1,0 +1,166 @@
+//! [`scope`]: green threads that borrow from the caller's stack, all joined before `scope` returns.
+//!
+//! # Soundness
+//! A scoped child may hold references into the stack frame that called `scope`. `scope` therefore waits until
+//! every child's packet is dropped — after its closure and result are gone — and that wait is shielded: a
+//! cancellation or timeout of the parent cannot cut it short. At runtime shutdown green threads are unwound
+//! newest first, so children always finish before the parent frame they borrow from.
+//!
+//! # Panics
+//! When the body or a child panics, the other children are cancelled (they unwind from their next blocking
+//! call), then all are joined, then the panic continues (a child's panic that nobody joined becomes a panic
+//! of `scope`, as with `std::thread::scope`).
+
+use std::marker::PhantomData;
+use std::panic::{self, AssertUnwindSafe};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+
+use super::{current, JoinHandle, Thread};
+use crate::park;
+
+/// What a scope and its children share.
+pub(crate) struct ScopeData {
+    /// Children whose packet is still alive.
+    running: AtomicUsize,
+    /// Set when a child's panic was not joined by anyone.
+    unjoined_panic: AtomicBool,
+    /// The thread waiting in `scope`, unparked when `running` drops to zero.
+    owner: Thread,
+    /// Every child, to cancel them when one panics.
+    children: Mutex<Vec<Thread>>,
+}
+
+impl ScopeData {
+    pub(crate) fn add_child(&self, thread: Thread) {
+        self.running.fetch_add(1, Ordering::Relaxed);
+        self.children.lock().unwrap_or_else(|e| e.into_inner()).push(thread);
+    }
+
+    /// A child finished with a panic: cancel its siblings.
+    pub(crate) fn child_panicked(&self, who: &Thread) {
+        self.cancel_children(Some(who));
+    }
+
+    fn cancel_children(&self, except: Option<&Thread>) {
+        let children = self.children.lock().unwrap_or_else(|e| e.into_inner()).clone();
+        for child in children.iter().filter(|child| Some(child.id()) != except.map(Thread::id)) {
+            child.cancel();
+        }
+    }
+
+    pub(crate) fn unjoined_panic(&self) {
+        self.unjoined_panic.store(true, Ordering::Relaxed);
+    }
+
+    pub(crate) fn child_done(&self) {
+        if self.running.fetch_sub(1, Ordering::Release) == 1 {
+            self.owner.unpark();
+        }
+    }
+}
+
+/// A scope to spawn green threads that borrow non-`'static` data, like [`std::thread::Scope`].
+pub struct Scope<'scope, 'env: 'scope> {
+    /// Shared with the children.
+    data: Arc<ScopeData>,
+    /// Invariance over 'scope, as in std.
+    scope: PhantomData<&'scope mut &'scope ()>,
+    /// Invariance over 'env, as in std.
+    env: PhantomData<&'env mut &'env ()>,
+}
+
+/// The handle of a scoped green thread, like [`std::thread::ScopedJoinHandle`].
+pub struct ScopedJoinHandle<'scope, T> {
+    /// The ordinary handle; its packet tells the scope when it is gone.
+    inner: JoinHandle<T>,
+    /// Cannot outlive the scope.
+    scope: PhantomData<&'scope ()>,
+}
+
+impl<'scope, T> ScopedJoinHandle<'scope, T> {
+    pub(crate) fn new(inner: JoinHandle<T>) -> Self {
+        ScopedJoinHandle { inner, scope: PhantomData }
+    }
+
+    /// Waits for the green thread and returns its result (see [`JoinHandle::join`]).
+    #[track_caller]
+    pub fn join(self) -> std::thread::Result<T> {
+        self.inner.join()
+    }
+
+    /// Whether it has finished.
+    pub fn is_finished(&self) -> bool {
+        self.inner.is_finished()
+    }
+
+    /// Its thread handle.
+    pub fn thread(&self) -> &Thread {
+        self.inner.thread()
+    }
+
+    /// Cancels it (see [`JoinHandle::cancel`]).
+    pub fn cancel(&self) {
+        self.inner.cancel()
+    }
+}
+
+impl<'scope, 'env> Scope<'scope, 'env> {
+    /// Spawns a green thread that may borrow anything that outlives the scope.
+    ///
+    /// # Panics
+    /// When the green thread cannot be created (see [`crate::Builder::spawn`]).
+    pub fn spawn<F, T>(&'scope self, f: F) -> ScopedJoinHandle<'scope, T>
+    where
+        F: FnOnce() -> T + Send + 'scope,
+        T: Send + 'scope,
+    {
+        crate::Builder::new().spawn_scoped(self, f).unwrap_or_else(|error| panic!("{error}"))
+    }
+
+    pub(crate) fn data(&self) -> &Arc<ScopeData> {
+        &self.data
+    }
+}
+
+/// Creates a scope for spawning green threads that borrow local variables; every one is joined before
+/// `scope` returns. Mirrors [`std::thread::scope`].
+///
+/// ```
+/// let mut numbers = vec![1, 2, 3];
+/// green::scope(|s| {
+///     s.spawn(|| assert_eq!(numbers.len(), 3));
+///     s.spawn(|| assert_eq!(numbers[0], 1));
+/// });
+/// numbers.push(4);
+/// ```
+#[track_caller]
+pub fn scope<'env, F, T>(f: F) -> T
+where
+    F: for<'scope> FnOnce(&'scope Scope<'scope, 'env>) -> T,
+{
+    let scope = Scope {
+        data: Arc::new(ScopeData {
+            running: AtomicUsize::new(0),
+            unjoined_panic: AtomicBool::new(false),
+            owner: current(),
+            children: Mutex::new(Vec::new()),
+        }),
+        scope: PhantomData,
+        env: PhantomData,
+    };
+    let result = panic::catch_unwind(AssertUnwindSafe(|| f(&scope)));
+    if result.is_err() {
+        scope.data.cancel_children(None);
+    }
+    park::shielded(|| {
+        while scope.data.running.load(Ordering::Acquire) != 0 {
+            park::park_until(None);
+        }
+    });
+    match result {
+        Err(payload) => panic::resume_unwind(payload),
+        Ok(_) if scope.data.unjoined_panic.load(Ordering::Relaxed) => panic!("a scoped green thread panicked"),
+        Ok(value) => value,
+    }
+}

@@ -1,0 +1,260 @@
+//! [`Thread`]: the handle to a green thread or an OS thread, and the raw park/unpark under [`crate::park`].
+
+use std::fmt;
+use std::num::NonZeroU64;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, OnceLock};
+use std::time::{Duration, Instant};
+
+use crate::context;
+use crate::coroutine::{self, Suspend};
+use crate::park::{self, Parker};
+use crate::scheduler::WorkerHandle;
+
+/// A unique identifier for a running thread of execution, green or OS.
+///
+/// Ids are never reused within a process.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Debug)]
+pub struct ThreadId(NonZeroU64);
+
+impl ThreadId {
+    fn next() -> ThreadId {
+        static NEXT: AtomicU64 = AtomicU64::new(1);
+        let id = NEXT.fetch_add(1, Ordering::Relaxed);
+        ThreadId(NonZeroU64::new(id).expect("thread ids never wrap"))
+    }
+
+    /// The id as a number, as printed in logs and overflow reports (`#17`).
+    pub fn as_u64(&self) -> u64 {
+        self.0.get()
+    }
+}
+
+/// A handle to a thread of execution: a green thread, or a plain OS thread that uses `green` primitives.
+///
+/// Mirrors [`std::thread::Thread`]: get one with [`current`](crate::current) or
+/// [`JoinHandle::thread`](crate::JoinHandle::thread), and wake it with [`unpark`](Thread::unpark) from any
+/// thread. Cloning is cheap (a reference count).
+#[derive(Clone)]
+pub struct Thread {
+    /// Shared with every clone; the record wakers use.
+    inner: Arc<Inner>,
+}
+
+/// The shared record behind a [`Thread`].
+struct Inner {
+    /// Never reused.
+    id: ThreadId,
+    /// Set at spawn, never changed.
+    name: Option<Box<str>>,
+    /// The parker word, cancellation flag and park location (see [`crate::park`]).
+    parker: Parker,
+    /// Where an unpark must send the thread.
+    home: Home,
+}
+
+/// Where a thread runs, and so how an unpark reaches it.
+enum Home {
+    /// A plain OS thread: unpark it with `std::thread::Thread::unpark`.
+    Os(std::thread::Thread),
+    /// A green thread: set once when it starts on a worker (its worker's handle and its slot there), never
+    /// changed after, because a started green thread never moves (DESIGN.md, soundness). Unset while it
+    /// waits to start, when nobody can have seen it park.
+    Green(OnceLock<(Arc<WorkerHandle>, usize)>),
+}
+
+impl Thread {
+    /// The record of a green thread about to be spawned.
+    pub(crate) fn new_green(name: Option<String>) -> Thread {
+        Thread::with_home(name.map(String::into_boxed_str), Home::Green(OnceLock::new()))
+    }
+
+    /// The record of the calling OS thread.
+    pub(crate) fn new_os() -> Thread {
+        let os = std::thread::current();
+        let name = os.name().map(Box::from);
+        Thread::with_home(name, Home::Os(os))
+    }
+
+    fn with_home(name: Option<Box<str>>, home: Home) -> Thread {
+        Thread { inner: Arc::new(Inner { id: ThreadId::next(), name, parker: Parker::new(), home }) }
+    }
+
+    /// The thread's unique id.
+    pub fn id(&self) -> ThreadId {
+        self.inner.id
+    }
+
+    /// The thread's name, if it was given one (for an OS thread: its `std::thread` name).
+    pub fn name(&self) -> Option<&str> {
+        self.inner.name.as_deref()
+    }
+
+    /// Whether this is a green thread (false for a plain OS thread).
+    pub fn is_green(&self) -> bool {
+        matches!(self.inner.home, Home::Green(_))
+    }
+
+    /// Wakes the thread if it is parked, or makes its next [`park`](crate::park) return at once.
+    ///
+    /// Callable from any thread, green or OS, of any runtime. Never blocks.
+    pub fn unpark(&self) {
+        if self.inner.parker.notify() {
+            self.schedule();
+        }
+    }
+
+    /// `name` or `#id`, for logs and messages.
+    pub(crate) fn describe(&self) -> String {
+        match self.name() {
+            Some(name) => format!("green thread '{name}'"),
+            None => format!("green thread #{}", self.id().as_u64()),
+        }
+    }
+
+    pub(crate) fn parker(&self) -> &Parker {
+        &self.inner.parker
+    }
+
+    /// Puts a thread that was parked back to work: only the waker that won the parker word calls this.
+    fn schedule(&self) {
+        match &self.inner.home {
+            Home::Os(thread) => thread.unpark(),
+            Home::Green(home) => {
+                let (worker, key) = home.get().expect("a parked green thread has started on a worker");
+                log::trace!(target: "green::park", "unpark #{} (worker {}, slot {key})", self.id().as_u64(), worker.index());
+                worker.wake(*key);
+            }
+        }
+    }
+
+    /// Records where a green thread runs; called once by its worker before it first runs.
+    pub(crate) fn set_home(&self, worker: Arc<WorkerHandle>, key: usize) {
+        if let Home::Green(home) = &self.inner.home {
+            let fresh = home.set((worker, key)).is_ok();
+            debug_assert!(fresh, "a green thread starts once");
+        }
+    }
+
+    /// Whether `cancel` was requested for this thread.
+    pub(crate) fn is_cancel_requested(&self) -> bool {
+        self.inner.parker.is_cancel_requested()
+    }
+
+    /// Requests cancellation and wakes the thread so it notices (see [`crate::park`]).
+    pub(crate) fn cancel(&self) {
+        if self.inner.parker.request_cancel() {
+            log::debug!(target: "green::park", "cancel {}", self.describe());
+            self.unpark();
+        }
+    }
+
+    /// The raw wait under [`park::park_until`]: switches out (green) or blocks (OS) until unparked or until
+    /// `deadline`. Returns true when an unpark ended it. Only the thread itself calls this.
+    pub(crate) fn park_raw(&self, deadline: Option<Instant>) -> bool {
+        let parker = &self.inner.parker;
+        if parker.take_token() {
+            return true;
+        }
+        if deadline.is_some_and(|deadline| deadline <= Instant::now()) {
+            return false;
+        }
+        match &self.inner.home {
+            Home::Green(home) => {
+                let (_, key) = home.get().expect("a running green thread has a home");
+                park_green(parker, *key, deadline)
+            }
+            Home::Os(_) => park_os(parker, deadline),
+        }
+    }
+}
+
+/// Switches the current green thread out until an unpark or its timer puts it back on the run queue.
+fn park_green(parker: &Parker, key: usize, deadline: Option<Instant>) -> bool {
+    /// Removes the timer however the park ends, also when the switch-out unwinds (runtime shutdown).
+    struct Timer(Option<crate::time::TimerKey>);
+    impl Drop for Timer {
+        fn drop(&mut self) {
+            if let Some(timer) = self.0.take() {
+                context::with_worker(|worker| {
+                    if let Some(worker) = worker {
+                        worker.cancel_timer(timer);
+                    }
+                });
+            }
+        }
+    }
+    let timer = Timer(deadline.map(|deadline| {
+        context::with_worker(|worker| worker.expect("a green thread runs on a worker").add_timer(deadline, key))
+    }));
+    if !parker.begin_park() {
+        return true;
+    }
+    coroutine::suspend(Suspend::Park);
+    drop(timer);
+    parker.end_park()
+}
+
+/// Blocks the current OS thread until an unpark or `deadline`.
+fn park_os(parker: &Parker, deadline: Option<Instant>) -> bool {
+    if !parker.begin_park() {
+        return true;
+    }
+    loop {
+        match deadline {
+            None => std::thread::park(),
+            Some(deadline) => {
+                let now = Instant::now();
+                if now >= deadline {
+                    // Withdraw; an unpark that raced us leaves NOTIFIED, which `end_park` reports.
+                    return parker.end_park();
+                }
+                std::thread::park_timeout(deadline - now);
+            }
+        }
+        if parker.state.load(Ordering::Acquire) == park::NOTIFIED {
+            return parker.end_park();
+        }
+    }
+}
+
+impl fmt::Debug for Thread {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Thread")
+            .field("id", &self.id())
+            .field("name", &self.name())
+            .field("green", &self.is_green())
+            .finish()
+    }
+}
+
+/// The handle of the caller: its green thread, or its OS thread when called outside any green thread.
+pub fn current() -> Thread {
+    context::with_local(|local| local.thread.clone())
+}
+
+/// Blocks the current thread (only the green thread, on a worker) until [`Thread::unpark`] is called.
+///
+/// Like [`std::thread::park`], it may return spuriously: call it in a loop that checks a condition. It is a
+/// cancellation point (see [`JoinHandle::cancel`](crate::JoinHandle::cancel)).
+#[track_caller]
+pub fn park() {
+    park::park_until(None);
+}
+
+/// Like [`park`], but returns at the latest after `timeout`.
+#[track_caller]
+pub fn park_timeout(timeout: Duration) {
+    park::park_until(Instant::now().checked_add(timeout));
+}
+
+/// Gives up the rest of this turn: other runnable green threads on this worker run first.
+///
+/// Outside a green thread it is [`std::thread::yield_now`].
+pub fn yield_now() {
+    if context::in_green_thread() {
+        coroutine::suspend(Suspend::Yield);
+    } else {
+        std::thread::yield_now();
+    }
+}
