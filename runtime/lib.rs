@@ -36,6 +36,7 @@
 //! - `scheduler`: the worker loop (owned side) and worker handle (shared side).
 //! - `reactor`: each worker's mio `Poll`.
 //! - [`runtime`]: `Runtime` and its `Builder`, placement of new green threads, the default runtime.
+//! - [`sync`]: `Mutex`, `RwLock`, `Condvar`, ... and the wait queue under every primitive.
 //! - `context`: the only thread-local state (current worker, current green thread).
 
 #![warn(missing_docs)]
@@ -47,6 +48,7 @@ mod park;
 mod reactor;
 pub mod runtime;
 mod scheduler;
+pub mod sync;
 pub mod thread;
 pub mod time;
 

@@ -1,0 +1,177 @@
+//! [`WaitQueue`]: the FIFO of parked threads behind every blocking primitive.
+//!
+//! A primitive (mutex, channel, semaphore, ...) keeps a `WaitQueue` inside the lock that protects its own
+//! state. To wait, a thread pushes a [`Waiter`] and parks (through [`crate::park`]) until the waiter is woken;
+//! to wake, a thread pops waiters in FIFO order and calls [`Waiter::wake`].
+//!
+//! # Waking exactly once
+//! A waiter can be registered with several queues at once (a `select!` over many channels). Its `selected`
+//! word is claimed by CAS: the first waker wins and records *which* registration (token) fired; later wakers
+//! see the claim fail and move on to the next waiter, so a wake-up is never spent on a thread that will not
+//! use it. A waiter that stops waiting (timeout, cancellation) claims itself with [`Waiter::abort`]; if that
+//! fails, a waker got there first and the primitive must pass the wake-up on (or consume it), or it is lost.
+//!
+//! # Ownership
+//! The queue itself is protected by the primitive's lock. A [`Waiter`] is shared (`Arc`) between the waiting
+//! thread and the queues it sits in.
+
+use std::collections::VecDeque;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+
+use crate::thread::{current, Thread};
+
+/// Not claimed yet.
+const WAITING: usize = 0;
+/// Claimed by the waiting thread itself (it gave up).
+const ABORTED: usize = usize::MAX;
+
+/// One parked (or about to park) thread in one or more wait queues.
+#[derive(Debug)]
+pub(crate) struct Waiter {
+    /// The thread to unpark.
+    thread: Thread,
+    /// WAITING, ABORTED, or `token + 1` of the registration that woke it.
+    selected: AtomicUsize,
+}
+
+impl Waiter {
+    /// A waiter for the calling thread.
+    pub(crate) fn current() -> Arc<Waiter> {
+        Arc::new(Waiter { thread: current(), selected: AtomicUsize::new(WAITING) })
+    }
+
+    /// Claims the waiter for registration `token` and unparks its thread; false if it was already claimed.
+    pub(crate) fn wake(&self, token: usize) -> bool {
+        debug_assert!(token < ABORTED - 1);
+        let won = self.selected.compare_exchange(WAITING, token + 1, Ordering::AcqRel, Ordering::Acquire).is_ok();
+        if won {
+            self.thread.unpark();
+        }
+        won
+    }
+
+    /// Claims the waiter for `token` without unparking (the caller is the waiting thread itself, e.g. a
+    /// `select!` that found an arm ready while registering).
+    pub(crate) fn claim(&self, token: usize) -> bool {
+        self.selected.compare_exchange(WAITING, token + 1, Ordering::AcqRel, Ordering::Acquire).is_ok()
+    }
+
+    /// The waiting thread gives up; returns the token that woke it if a waker won the race instead.
+    pub(crate) fn abort(&self) -> Option<usize> {
+        match self.selected.compare_exchange(WAITING, ABORTED, Ordering::AcqRel, Ordering::Acquire) {
+            Ok(_) => None,
+            Err(selected) => Some(selected - 1),
+        }
+    }
+
+    /// The token of the registration that woke it, if any.
+    pub(crate) fn woken_by(&self) -> Option<usize> {
+        match self.selected.load(Ordering::Acquire) {
+            WAITING | ABORTED => None,
+            selected => Some(selected - 1),
+        }
+    }
+
+    /// The waiting thread.
+    pub(crate) fn thread(&self) -> &Thread {
+        &self.thread
+    }
+}
+
+/// A FIFO of waiters, each with the token of its registration.
+#[derive(Debug, Default)]
+pub(crate) struct WaitQueue {
+    /// Oldest first.
+    waiters: VecDeque<(Arc<Waiter>, usize)>,
+}
+
+impl WaitQueue {
+    pub(crate) const fn new() -> WaitQueue {
+        WaitQueue { waiters: VecDeque::new() }
+    }
+
+    /// Appends a registration of `waiter` under `token`.
+    pub(crate) fn push(&mut self, waiter: Arc<Waiter>, token: usize) {
+        self.waiters.push_back((waiter, token));
+    }
+
+    /// Removes `waiter`'s registrations (after a timeout, cancellation or a wake from elsewhere).
+    pub(crate) fn remove(&mut self, waiter: &Arc<Waiter>) {
+        self.waiters.retain(|(w, _)| !Arc::ptr_eq(w, waiter));
+    }
+
+    /// Wakes the oldest waiter that can still be claimed; returns it. Skips (and drops) registrations whose
+    /// waiter was claimed elsewhere.
+    pub(crate) fn wake_one(&mut self) -> Option<Arc<Waiter>> {
+        while let Some((waiter, token)) = self.waiters.pop_front() {
+            if waiter.wake(token) {
+                return Some(waiter);
+            }
+        }
+        None
+    }
+
+    /// Wakes every waiter; returns how many were woken.
+    pub(crate) fn wake_all(&mut self) -> usize {
+        let mut woken = 0;
+        while self.wake_one().is_some() {
+            woken += 1;
+        }
+        woken
+    }
+
+    /// Whether no registration is queued (claimed-elsewhere ones count until skipped).
+    pub(crate) fn is_empty(&self) -> bool {
+        self.waiters.is_empty()
+    }
+
+    /// The number of queued registrations.
+    pub(crate) fn len(&self) -> usize {
+        self.waiters.len()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn wakes_in_fifo_order_and_each_waiter_once() {
+        let mut queue = WaitQueue::new();
+        let a = Waiter::current();
+        let b = Waiter::current();
+        queue.push(a.clone(), 0);
+        queue.push(b.clone(), 1);
+        assert!(Arc::ptr_eq(&queue.wake_one().unwrap(), &a));
+        assert_eq!(a.woken_by(), Some(0));
+        assert!(!a.wake(5), "a claimed waiter is not woken twice");
+        assert!(Arc::ptr_eq(&queue.wake_one().unwrap(), &b));
+        assert_eq!(b.woken_by(), Some(1));
+        assert!(queue.wake_one().is_none());
+    }
+
+    #[test]
+    fn aborted_waiters_are_skipped_and_a_lost_race_is_reported() {
+        let mut queue = WaitQueue::new();
+        let gone = Waiter::current();
+        let next = Waiter::current();
+        queue.push(gone.clone(), 0);
+        queue.push(next.clone(), 0);
+        assert_eq!(gone.abort(), None);
+        assert!(Arc::ptr_eq(&queue.wake_one().unwrap(), &next));
+        assert_eq!(next.abort(), Some(0), "the waker won: the aborting side must pass the wake-up on");
+    }
+
+    #[test]
+    fn a_waiter_in_several_queues_is_claimed_by_one() {
+        let mut first = WaitQueue::new();
+        let mut second = WaitQueue::new();
+        let waiter = Waiter::current();
+        first.push(waiter.clone(), 3);
+        second.push(waiter.clone(), 4);
+        assert!(second.wake_one().is_some());
+        assert!(first.wake_one().is_none(), "already claimed through the other queue");
+        assert_eq!(waiter.woken_by(), Some(4));
+    }
+}
