@@ -55,7 +55,7 @@ pub mod time;
 pub use cancel::{deadline, is_cancelled, timeout, uncancellable, Cancelled, Elapsed};
 pub use runtime::{run, Runtime};
 pub use thread::{
-    current, park, park_timeout, scope, spawn, spawn_local, yield_now, Builder, JoinHandle, Scope,
-    ScopedJoinHandle, Thread, ThreadId,
+    current, park, park_timeout, scope, spawn, spawn_local, yield_now, Builder, JoinHandle, Scope, ScopedJoinHandle,
+    Thread, ThreadId,
 };
 pub use time::{sleep, sleep_until};

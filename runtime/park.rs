@@ -260,11 +260,8 @@ pub(crate) fn park_until(deadline: Option<Instant>) -> Wake {
     let location = Location::caller();
     context::with_local(|local| {
         check_interrupts(local);
-        let scope_deadline = if local.scopes.borrow().deadlines.is_empty() {
-            None
-        } else {
-            local.scopes.borrow().earliest()
-        };
+        let scope_deadline =
+            if local.scopes.borrow().deadlines.is_empty() { None } else { local.scopes.borrow().earliest() };
         let wake_at = match (deadline, scope_deadline) {
             (Some(a), Some(b)) => Some(a.min(b)),
             (a, b) => a.or(b),

@@ -86,9 +86,8 @@ impl Builder {
         T: 'static,
     {
         context::with_worker(|worker| {
-            let worker = worker.ok_or_else(|| {
-                io::Error::other("spawn_local needs a green worker: call it from a green thread")
-            })?;
+            let worker = worker
+                .ok_or_else(|| io::Error::other("spawn_local needs a green worker: call it from a green thread"))?;
             // SAFETY: 'static as above. `sendable` is false: the task goes to this worker's local queue and
             // never leaves this OS thread.
             let (task, handle) = unsafe { self.build(worker.runtime().stack_size(), f, None, false) }?;

@@ -9,8 +9,8 @@ mod scope;
 #[allow(clippy::module_inception)]
 mod thread;
 
-pub use builder::{spawn, spawn_local, Builder};
 pub(crate) use builder::block_on;
+pub use builder::{spawn, spawn_local, Builder};
 pub use join_handle::JoinHandle;
 pub use scope::{scope, Scope, ScopedJoinHandle};
 pub use thread::{current, park, park_timeout, yield_now, Thread, ThreadId};
