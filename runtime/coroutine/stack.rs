@@ -1,37 +1,707 @@
-//! Temporary stand-in: replaced by the guarded stack implementation.
-use std::io;
+//! The memory a green thread runs on: one `mmap` with a guard page below it.
+//!
+//! A [`GuardedStack`] is an anonymous private mapping reserved with no access
+//! rights, of which everything but the lowest page is then made readable and
+//! writable. The stack grows downwards from the top of the mapping; running off
+//! its end touches the guard page, which faults instead of silently overwriting
+//! whatever lies below (often another green thread's stack). The fault is turned
+//! into a readable report by [`overflow`](super::overflow).
+//!
+//! ```text
+//!  high addresses
+//!  +------------------------------+ <- base() = mapping_end
+//!  |                              |    the first frame of the green thread
+//!  |  usable: PROT_READ|WRITE     |    |  the stack grows downwards
+//!  |  usable_size() bytes,        |    v
+//!  |  committed page by page on   |
+//!  |  first touch (MAP_NORESERVE) |
+//!  +------------------------------+ <- guard_range().end
+//!  |  guard page: PROT_NONE       |    a fault here is a stack overflow
+//!  +------------------------------+ <- limit() = guard_range().start = mapping_start
+//!  low addresses
+//! ```
+//!
+//! The kernel keeps the two protections as two virtual memory areas (VMAs), so
+//! every live stack costs two entries against `vm.max_map_count`; the pool
+//! module explains what that limits. `MAP_NORESERVE` keeps the usable part out of
+//! the kernel's commit accounting (it would otherwise be charged when
+//! `mprotect` makes it writable): only pages the green thread actually touches
+//! take memory.
+//!
+//! # State
+//!
+//! A `GuardedStack` stores the two ends of its mapping. Invariants,
+//! established by [`GuardedStack::new`] and kept until `Drop`:
+//!
+//! 1. `[mapping_start, mapping_end)` is one mapping owned by this value alone,
+//!    page-aligned at both ends.
+//! 2. Its lowest page, the guard page, is `PROT_NONE`; the rest (at least
+//!    `corosensei::stack::MIN_STACK_SIZE` bytes) is readable and writable.
+//!
+//! `MAPPED_STACKS`, one per process, counts the `GuardedStack` values alive:
+//! running, pooled, and those used as alternate signal stacks. Incremented
+//! when a mapping gets its owner, decremented in `Drop`; relaxed, since it
+//! only steers the early check.
+//!
+//! # Ownership
+//!
+//! The value owns the mapping: dropping it unmaps the memory. A running
+//! coroutine borrows it through corosensei's [`Stack`] trait (corosensei moves
+//! the stack into the `Coroutine` and hands it back from `into_stack`), so the
+//! memory outlives every frame placed on it. The type is `Send` and `Sync`: it is
+//! plain memory with no tie to the thread that mapped it, and a shared reference
+//! only reveals addresses.
+//!
+//! # Errors
+//!
+//! When the kernel refuses the mapping with `ENOMEM`, the error says which limit
+//! was hit, because "Cannot allocate memory" on a machine with free RAM sends
+//! people looking in the wrong place. The two usual causes are the per-process
+//! mapping count (`vm.max_map_count`) and the address space limit (`RLIMIT_AS`,
+//! `ulimit -v`). Finding out costs a read of `/proc`, done only on this path.
+//!
+//! [`check_capacity`] lets `spawn` fail early with the same message, before the
+//! green thread is queued. It must cost nothing in the common case, so it
+//! counts the stacks this process has mapped (`MAPPED_STACKS`) and reads
+//! `/proc` only when that count nears `vm.max_map_count`.
+
+use std::fs::File;
+use std::io::{self, Read};
 use std::ops::Range;
+use std::ptr;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::OnceLock;
 
-use corosensei::stack::{DefaultStack, Stack, StackPointer};
+use corosensei::stack::{Stack, StackPointer, MIN_STACK_SIZE};
 
+/// Length of the guard page at the bottom of every stack, in bytes.
+///
+/// One page is enough on x86_64: Rust emits stack probes for every frame larger
+/// than a page, so no Rust frame can step over the guard page without touching
+/// it. C code without probes can; see the overflow module.
+fn guard_length() -> usize {
+    page_size()
+}
+
+/// Returns the size of a memory page.
+fn page_size() -> usize {
+    // SAFETY: `sysconf` only reads a configuration value; `_SC_PAGESIZE` is a
+    // valid name on every Linux system. glibc answers from the auxiliary
+    // vector, without a system call.
+    let size = unsafe { libc::sysconf(libc::_SC_PAGESIZE) };
+    if size > 0 {
+        size as usize
+    } else {
+        // Unreachable on Linux; 4 KiB is the x86_64 page size.
+        4096
+    }
+}
+
+/// Returns `size` rounded up to a whole number of pages, or `None` on overflow.
+fn round_up_to_pages(size: usize) -> Option<usize> {
+    let page_mask = page_size() - 1;
+    Some(size.checked_add(page_mask)? & !page_mask)
+}
+
+/// A green thread stack: a private anonymous mapping with a guard page at its
+/// lowest addresses.
+///
+/// See the [module documentation](self) for the layout and invariants.
+#[derive(Debug)]
 pub(crate) struct GuardedStack {
-    inner: DefaultStack,
-    usable_size: usize,
+    /// Lowest address of the mapping, which is also the start of the guard
+    /// page and corosensei's `limit()`. Page-aligned.
+    mapping_start: StackPointer,
+    /// One past the highest address of the mapping: where the first frame
+    /// starts and corosensei's `base()`. Page-aligned.
+    mapping_end: StackPointer,
 }
 
 impl GuardedStack {
+    /// Maps a new stack with at least `usable_size` usable bytes and a guard page.
+    ///
+    /// The size is raised to corosensei's `MIN_STACK_SIZE` and rounded up to
+    /// whole pages; [`usable_size`](Self::usable_size) reports the result. The
+    /// memory is reserved, not committed: pages become resident when first
+    /// touched.
+    ///
+    /// Makes two system calls (`mmap` and `mprotect`) and creates two kernel
+    /// memory areas.
+    ///
+    /// # Errors
+    ///
+    /// - [`io::ErrorKind::OutOfMemory`] when the kernel refuses the mapping with
+    ///   `ENOMEM`; the message names the limit that was hit (`vm.max_map_count`
+    ///   or `RLIMIT_AS`) and the numbers involved.
+    /// - [`io::ErrorKind::InvalidInput`] when the size overflows the address
+    ///   space.
+    /// - Any other error `mmap` or `mprotect` report, as is.
     pub(crate) fn new(usable_size: usize) -> io::Result<GuardedStack> {
-        Ok(GuardedStack { inner: DefaultStack::new(usable_size)?, usable_size })
+        let (usable_size, mapping_length) = mapping_sizes(usable_size)?;
+
+        // SAFETY: an anonymous mapping at an address the kernel chooses
+        // (`addr` null, no MAP_FIXED) cannot overlap or alter any existing
+        // memory; `fd` -1 and offset 0 are what MAP_ANONYMOUS requires.
+        let mapping = unsafe {
+            libc::mmap(
+                ptr::null_mut(),
+                mapping_length,
+                libc::PROT_NONE,
+                libc::MAP_PRIVATE | libc::MAP_ANONYMOUS | libc::MAP_NORESERVE,
+                -1,
+                0,
+            )
+        };
+        if mapping == libc::MAP_FAILED {
+            return Err(describe_failure(io::Error::last_os_error(), usable_size));
+        }
+
+        let bounds = StackPointer::new(mapping as usize).and_then(|start| {
+            let end = StackPointer::new(start.get().checked_add(mapping_length)?)?;
+            Some((start, end))
+        });
+        let Some((mapping_start, mapping_end)) = bounds else {
+            // Only possible with `vm.mmap_min_addr = 0`: the kernel handed out
+            // page zero, which cannot be described with `StackPointer`.
+            // SAFETY: `mapping` is the mapping just created, referenced by
+            // nothing else.
+            unsafe { libc::munmap(mapping, mapping_length) };
+            return Err(io::Error::other("mmap placed a green thread stack at address zero"));
+        };
+        // From here on the mapping is owned by `stack`: an early return unmaps it.
+        let stack = GuardedStack { mapping_start, mapping_end };
+        MAPPED_STACKS.fetch_add(1, Ordering::Relaxed);
+
+        // SAFETY: the range `[guard end, mapping end)` lies inside the mapping
+        // created just above (invariant 1), which nothing else references yet,
+        // so changing its protection cannot affect any other memory.
+        let result = unsafe {
+            libc::mprotect(
+                stack.guard_range().end as *mut libc::c_void,
+                usable_size,
+                libc::PROT_READ | libc::PROT_WRITE,
+            )
+        };
+        if result != 0 {
+            // Read errno before `stack` is dropped: `munmap` may overwrite it.
+            let error = io::Error::last_os_error();
+            drop(stack);
+            return Err(describe_failure(error, usable_size));
+        }
+        Ok(stack)
     }
+
+    /// Returns the usable size a stack requested with `requested` bytes gets:
+    /// at least `MIN_STACK_SIZE`, rounded up to whole pages. `None` when the
+    /// rounding overflows.
+    ///
+    /// The stack pool uses it to compare a request with the size it caches.
+    pub(crate) fn usable_size_for(requested: usize) -> Option<usize> {
+        round_up_to_pages(requested.max(MIN_STACK_SIZE))
+    }
+
+    /// Returns the number of bytes a green thread can use, excluding the guard
+    /// page. A multiple of the page size.
     pub(crate) fn usable_size(&self) -> usize {
-        self.usable_size
+        self.mapping_length() - guard_length()
     }
+
+    /// Returns the length of the whole mapping: guard page plus usable part.
+    fn mapping_length(&self) -> usize {
+        self.mapping_end.get() - self.mapping_start.get()
+    }
+
+    /// Returns the address range of the guard page: the lowest addresses of the
+    /// mapping, mapped `PROT_NONE`.
+    ///
+    /// A fault at an address in this range while the stack's green thread runs
+    /// is a stack overflow; this is what the overflow handler checks.
     pub(crate) fn guard_range(&self) -> Range<usize> {
-        self.inner.limit().get()..self.inner.limit().get() + 4096
+        self.mapping_start.get()..self.mapping_start.get() + guard_length()
     }
 }
 
-// SAFETY: forwards to DefaultStack, which upholds the trait's contract.
+// SAFETY: corosensei requires a guard page below the usable memory and at least
+// `MIN_STACK_SIZE` usable bytes. `new` maps the lowest page `PROT_NONE` and
+// raises the usable size to `MIN_STACK_SIZE` (invariant 2). `base` and `limit`
+// are the page-aligned ends of the mapping, hence aligned to `STACK_ALIGNMENT`
+// (16 on x86_64). The memory stays mapped until `Drop`, which cannot run while
+// a coroutine owns the stack.
 unsafe impl Stack for GuardedStack {
+    #[inline]
     fn base(&self) -> StackPointer {
-        self.inner.base()
+        self.mapping_end
     }
+
+    #[inline]
     fn limit(&self) -> StackPointer {
-        self.inner.limit()
+        // corosensei wants the lowest address including the guard page.
+        self.mapping_start
     }
 }
 
-/// Fails early when the process cannot hold another stack of `size` bytes. Stand-in: always Ok.
-pub(crate) fn check_capacity(_size: usize) -> io::Result<()> {
-    Ok(())
+impl Drop for GuardedStack {
+    fn drop(&mut self) {
+        MAPPED_STACKS.fetch_sub(1, Ordering::Relaxed);
+        // SAFETY: the range is exactly the mapping created in `new` and owned by
+        // this value (invariant 1); `Drop` runs once, and no coroutine still
+        // runs on the stack because a coroutine owns its stack until it is
+        // dropped or hands it back with `into_stack`.
+        let result = unsafe { libc::munmap(self.mapping_start.get() as *mut libc::c_void, self.mapping_length()) };
+        if result != 0 {
+            // Unmapping a whole mapping only fails on a bug; leaking it is the
+            // safe outcome, and panicking in `drop` could abort.
+            log::error!(
+                "munmap of a green thread stack at {:#x} ({} bytes) failed: {}",
+                self.mapping_start,
+                self.mapping_length(),
+                io::Error::last_os_error()
+            );
+        }
+    }
+}
+
+/// Returns the usable size and the mapping length (with the guard page) of a
+/// stack requested with `requested` bytes, or an `InvalidInput` error when they
+/// overflow.
+fn mapping_sizes(requested: usize) -> io::Result<(usize, usize)> {
+    GuardedStack::usable_size_for(requested)
+        .and_then(|usable| Some((usable, usable.checked_add(guard_length())?)))
+        .ok_or_else(|| {
+            io::Error::new(
+                io::ErrorKind::InvalidInput,
+                format!("green thread stack size {requested} overflows the address space"),
+            )
+        })
+}
+
+/// Number of `GuardedStack` values alive in the process; see `# State`.
+static MAPPED_STACKS: AtomicUsize = AtomicUsize::new(0);
+
+/// Memory areas a stack adds: the guard page and the usable part.
+const MAPPINGS_PER_STACK: usize = 2;
+
+/// Memory areas [`check_capacity`] assumes the rest of the process uses
+/// (binary, libraries, heap, OS thread stacks, files). Typical processes have
+/// a few hundred; past this estimate the check counts them for real.
+const OTHER_MAPPINGS_ESTIMATE: usize = 4096;
+
+/// `vm.max_map_count` as read by the first [`check_capacity`]; it only decides
+/// when to look closer, so a later change of the sysctl does no harm.
+static MAX_MAP_COUNT: OnceLock<Option<usize>> = OnceLock::new();
+
+/// Fails early when the process cannot hold another stack of `usable_size`
+/// bytes, so that `spawn` can report it before queueing the green thread.
+///
+/// Best effort and cheap: while the stacks mapped by this process are far
+/// below what `vm.max_map_count` allows, it makes no system call (the first
+/// call reads the limit once). Near the limit it counts the process's memory
+/// areas in `/proc/self/maps`. Running out of memory or address space
+/// (`RLIMIT_AS`) is not predicted; it shows when the stack is mapped, as the
+/// error of [`GuardedStack::new`].
+///
+/// # Errors
+///
+/// - [`io::ErrorKind::OutOfMemory`] when another stack would exceed
+///   `vm.max_map_count`, with the message [`GuardedStack::new`] would give.
+/// - [`io::ErrorKind::InvalidInput`] when the size overflows the address
+///   space.
+pub(crate) fn check_capacity(usable_size: usize) -> io::Result<()> {
+    check_capacity_with(
+        usable_size,
+        MAPPED_STACKS.load(Ordering::Relaxed),
+        *MAX_MAP_COUNT.get_or_init(read_max_map_count),
+        || (count_mappings(), read_max_map_count()),
+    )
+}
+
+/// [`check_capacity`] with its inputs passed in: the stacks mapped now, the
+/// cached `vm.max_map_count`, and how to read the mapping count and the
+/// current limit when near it.
+fn check_capacity_with(
+    usable_size: usize,
+    mapped_stacks: usize,
+    cached_limit: Option<usize>,
+    read_mappings_and_limit: impl FnOnce() -> (Option<usize>, Option<usize>),
+) -> io::Result<()> {
+    let (usable_size, mapping_length) = mapping_sizes(usable_size)?;
+    let Some(cached_limit) = cached_limit else {
+        return Ok(());
+    };
+    if !near_map_count_limit(mapped_stacks, cached_limit) {
+        return Ok(());
+    }
+    let (Some(mappings), Some(limit)) = read_mappings_and_limit() else {
+        return Ok(());
+    };
+    if mappings.saturating_add(MAPPINGS_PER_STACK) <= limit {
+        return Ok(());
+    }
+    Err(io::Error::new(
+        io::ErrorKind::OutOfMemory,
+        out_of_memory_message(usable_size, mapping_length, Some(mappings), Some(limit), address_space_limit()),
+    ))
+}
+
+/// Returns whether `mapped_stacks` plus one more stack, with the estimate for
+/// the rest of the process, come close enough to `limit` to count for real.
+fn near_map_count_limit(mapped_stacks: usize, limit: usize) -> bool {
+    mapped_stacks.saturating_add(1).saturating_mul(MAPPINGS_PER_STACK).saturating_add(OTHER_MAPPINGS_ESTIMATE) >= limit
+}
+
+/// How close to `vm.max_map_count` the mapping count must be for an `ENOMEM` to
+/// be blamed on it. The count is read after the failure, so other threads may
+/// have unmapped a few areas in between; `/proc/self/maps` also lists
+/// `[vsyscall]`, which is not counted by the kernel.
+const MAP_COUNT_SLACK: usize = 64;
+
+/// Turns an `mmap` or `mprotect` failure into the error `new` returns.
+///
+/// `ENOMEM` becomes an `OutOfMemory` error naming the exhausted limit; anything
+/// else is returned unchanged. Does not panic: every `/proc` read that fails
+/// just leaves its number out of the message.
+fn describe_failure(error: io::Error, usable_size: usize) -> io::Error {
+    if error.raw_os_error() != Some(libc::ENOMEM) {
+        return error;
+    }
+    let message = out_of_memory_message(
+        usable_size,
+        usable_size.saturating_add(guard_length()),
+        count_mappings(),
+        read_max_map_count(),
+        address_space_limit(),
+    );
+    io::Error::new(io::ErrorKind::OutOfMemory, message)
+}
+
+/// Builds the message of an `ENOMEM` failure from what `/proc` and `getrlimit`
+/// said (`None` where they could not be read).
+///
+/// Kept free of system calls so that tests can check both wordings.
+fn out_of_memory_message(
+    usable_size: usize,
+    mapping_length: usize,
+    mappings: Option<usize>,
+    max_map_count: Option<usize>,
+    address_space_limit: Option<u64>,
+) -> String {
+    if let (Some(mappings), Some(max_map_count)) = (mappings, max_map_count) {
+        if mappings.saturating_add(MAP_COUNT_SLACK) >= max_map_count {
+            return format!(
+                "cannot allocate a green thread stack: the process has {mappings} memory \
+                 mappings, the limit set by vm.max_map_count ({max_map_count}); each green \
+                 thread stack needs 2 (run fewer green threads at once, or raise the limit \
+                 with `sysctl vm.max_map_count=N`)"
+            );
+        }
+    }
+    let mappings = match (mappings, max_map_count) {
+        (Some(mappings), Some(max_map_count)) => {
+            format!(
+                "{mappings} of {max_map_count} memory mappings in use, so vm.max_map_count is \
+                 not the cause"
+            )
+        }
+        (Some(mappings), None) => format!("{mappings} memory mappings in use"),
+        _ => "memory mapping count unknown".to_owned(),
+    };
+    let cause = match address_space_limit {
+        Some(bytes) => format!(
+            "the address space limit RLIMIT_AS (`ulimit -v`, {bytes} bytes) is reached, or the \
+             system is out of memory"
+        ),
+        None => "the system is out of memory or address space (RLIMIT_AS is unlimited)".to_owned(),
+    };
+    format!(
+        "cannot allocate a green thread stack of {usable_size} bytes ({mapping_length} with its \
+         guard page): {cause} ({mappings})"
+    )
+}
+
+/// Counts the lines of `/proc/self/maps`, one per memory mapping.
+///
+/// Reads through a stack buffer so a process with tens of thousands of
+/// mappings does not need megabytes of heap at the moment memory ran out.
+fn count_mappings() -> Option<usize> {
+    let mut file = File::open("/proc/self/maps").ok()?;
+    let mut buffer = [0u8; 4096];
+    let mut lines = 0;
+    loop {
+        match file.read(&mut buffer) {
+            Ok(0) => return Some(lines),
+            Ok(read) => {
+                lines += buffer.get(..read)?.iter().filter(|&&byte| byte == b'\n').count();
+            }
+            Err(error) if error.kind() == io::ErrorKind::Interrupted => {}
+            Err(_) => return None,
+        }
+    }
+}
+
+/// Reads `vm.max_map_count`, the kernel's limit on mappings per process.
+fn read_max_map_count() -> Option<usize> {
+    let mut file = File::open("/proc/sys/vm/max_map_count").ok()?;
+    let mut buffer = [0u8; 32];
+    let read = file.read(&mut buffer).ok()?;
+    std::str::from_utf8(buffer.get(..read)?).ok()?.trim().parse().ok()
+}
+
+/// Returns the soft `RLIMIT_AS` in bytes, or `None` when it is unlimited or
+/// cannot be read.
+fn address_space_limit() -> Option<u64> {
+    let mut limit = libc::rlimit { rlim_cur: 0, rlim_max: 0 };
+    // SAFETY: `getrlimit` writes one `rlimit` through a pointer to a live,
+    // properly aligned local variable.
+    let result = unsafe { libc::getrlimit(libc::RLIMIT_AS, &mut limit) };
+    if result != 0 || limit.rlim_cur == libc::RLIM_INFINITY {
+        None
+    } else {
+        Some(limit.rlim_cur)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    use std::env;
+    use std::process::{Command, Output, Stdio};
+    use std::thread;
+    use std::time::{Duration, Instant};
+
+    use corosensei::{Coroutine, CoroutineResult};
+
+    /// Environment variable that turns a run of the test binary into the child
+    /// scenario of `rlimit_exhaustion_reports_address_space_limit`.
+    const CHILD_SCENARIO: &str = "GREEN_STACK_TEST_CHILD";
+
+    #[test]
+    fn sizes_are_rounded_to_pages_and_minimum() {
+        let page = page_size();
+        let stack = GuardedStack::new(1).unwrap();
+        assert_eq!(stack.usable_size(), MIN_STACK_SIZE.max(page));
+        let stack = GuardedStack::new(3 * page + 1).unwrap();
+        assert_eq!(stack.usable_size(), 4 * page);
+        assert_eq!(GuardedStack::usable_size_for(3 * page + 1), Some(4 * page));
+        assert_eq!(GuardedStack::usable_size_for(usize::MAX), None);
+        let error = GuardedStack::new(usize::MAX - 10).unwrap_err();
+        assert_eq!(error.kind(), io::ErrorKind::InvalidInput);
+    }
+
+    #[test]
+    fn layout_matches_corosensei_contract() {
+        let stack = GuardedStack::new(64 * 1024).unwrap();
+        let guard = stack.guard_range();
+        assert_eq!(guard.len(), page_size());
+        assert_eq!(stack.limit().get(), guard.start);
+        assert_eq!(stack.base().get(), guard.end + stack.usable_size());
+        assert_eq!(stack.base().get() % corosensei::stack::STACK_ALIGNMENT, 0);
+        assert_eq!(stack.limit().get() % corosensei::stack::STACK_ALIGNMENT, 0);
+    }
+
+    /// Finds the line of `/proc/self/maps` that starts at `start`.
+    fn mapping_line(start: usize) -> Option<String> {
+        let maps = std::fs::read_to_string("/proc/self/maps").unwrap();
+        let prefix = format!("{start:x}-");
+        maps.lines().find(|line| line.starts_with(&prefix)).map(str::to_owned)
+    }
+
+    #[test]
+    fn two_mappings_with_guard_page_none_and_rest_writable() {
+        let stack = GuardedStack::new(64 * 1024).unwrap();
+        let guard = stack.guard_range();
+        let guard_line = mapping_line(guard.start).unwrap();
+        assert!(guard_line.starts_with(&format!("{:x}-{:x} ---p", guard.start, guard.end)), "{guard_line}");
+        let usable_line = mapping_line(guard.end).unwrap();
+        assert!(usable_line.starts_with(&format!("{:x}-{:x} rw-p", guard.end, stack.base().get())), "{usable_line}");
+        drop(stack);
+        assert_eq!(mapping_line(guard.start), None);
+        assert_eq!(mapping_line(guard.end), None);
+    }
+
+    #[test]
+    fn coroutine_runs_on_the_stack_and_gives_it_back() {
+        let stack = GuardedStack::new(64 * 1024).unwrap();
+        let range = stack.guard_range().end..stack.base().get();
+        let mut coroutine = Coroutine::with_stack(stack, move |yielder, input: u32| {
+            let local = input;
+            let address = std::hint::black_box(&local) as *const u32 as usize;
+            let input = yielder.suspend(address);
+            input * 2
+        });
+        match coroutine.resume(1) {
+            CoroutineResult::Yield(address) => assert!(range.contains(&address)),
+            CoroutineResult::Return(_) => panic!("returned early"),
+        }
+        assert!(matches!(coroutine.resume(21), CoroutineResult::Return(42)));
+        let stack = coroutine.into_stack();
+        assert_eq!(stack.guard_range().end, range.start);
+    }
+
+    #[test]
+    fn out_of_memory_message_names_the_limit() {
+        let message = out_of_memory_message(262_144, 266_240, Some(65_530), Some(65_530), None);
+        assert_eq!(
+            message,
+            "cannot allocate a green thread stack: the process has 65530 memory mappings, the \
+             limit set by vm.max_map_count (65530); each green thread stack needs 2 (run fewer \
+             green threads at once, or raise the limit with `sysctl vm.max_map_count=N`)"
+        );
+        let message = out_of_memory_message(262_144, 266_240, Some(120), Some(65_530), Some(1 << 30));
+        assert!(message.contains("RLIMIT_AS"), "{message}");
+        assert!(message.contains("1073741824 bytes"), "{message}");
+        assert!(message.contains("262144 bytes"), "{message}");
+        assert!(message.contains("120 of 65530"), "{message}");
+        let message = out_of_memory_message(4096, 8192, None, None, None);
+        assert_eq!(
+            message,
+            "cannot allocate a green thread stack of 4096 bytes (8192 with its guard page): the \
+             system is out of memory or address space (RLIMIT_AS is unlimited) (memory mapping \
+             count unknown)"
+        );
+    }
+
+    #[test]
+    fn check_capacity_passes_far_from_the_limit_and_rejects_bad_sizes() {
+        check_capacity(256 * 1024).unwrap();
+        check_capacity(0).unwrap();
+        let error = check_capacity(usize::MAX).unwrap_err();
+        assert_eq!(error.kind(), io::ErrorKind::InvalidInput);
+    }
+
+    #[test]
+    fn capacity_check_looks_closer_only_near_the_limit() {
+        // 65530 allows (65530 - 4096) / 2 = 30717 stacks before counting.
+        assert!(!near_map_count_limit(0, 65_530));
+        assert!(!near_map_count_limit(30_715, 65_530));
+        assert!(near_map_count_limit(30_716, 65_530));
+        assert!(near_map_count_limit(usize::MAX, 65_530));
+        assert!(near_map_count_limit(0, 1_000));
+    }
+
+    #[test]
+    fn capacity_check_near_the_limit_counts_and_names_it() {
+        let unreachable = || -> (Option<usize>, Option<usize>) { panic!("counted far from the limit") };
+        check_capacity_with(4096, 10, Some(65_530), unreachable).unwrap();
+        check_capacity_with(4096, 10, None, unreachable).unwrap();
+
+        // Near the cached limit, but the real count leaves room.
+        check_capacity_with(4096, 30_716, Some(65_530), || (Some(65_000), Some(65_530))).unwrap();
+        // The sysctl was raised since it was cached.
+        check_capacity_with(4096, 30_716, Some(65_530), || (Some(65_529), Some(262_144))).unwrap();
+        // /proc unreadable: no early failure.
+        check_capacity_with(4096, 30_716, Some(65_530), || (None, None)).unwrap();
+
+        let error = check_capacity_with(256 * 1024, 32_000, Some(65_530), || (Some(65_529), Some(65_530))).unwrap_err();
+        assert_eq!(error.kind(), io::ErrorKind::OutOfMemory);
+        assert_eq!(
+            error.to_string(),
+            "cannot allocate a green thread stack: the process has 65529 memory mappings, the \
+             limit set by vm.max_map_count (65530); each green thread stack needs 2 (run fewer \
+             green threads at once, or raise the limit with `sysctl vm.max_map_count=N`)"
+        );
+    }
+
+    #[test]
+    fn mapped_stacks_are_counted() {
+        // Other tests map stacks concurrently: only check that ours are seen.
+        let stacks: Vec<_> = (0..8).map(|_| GuardedStack::new(4096).unwrap()).collect();
+        assert!(MAPPED_STACKS.load(Ordering::Relaxed) >= stacks.len());
+    }
+
+    #[test]
+    fn proc_readers_work_here() {
+        let mappings = count_mappings().unwrap();
+        assert!(mappings > 10, "{mappings}");
+        assert!(read_max_map_count().unwrap() > mappings);
+    }
+
+    /// Runs this test binary again with only `test_name`, with `scenario` in
+    /// [`CHILD_SCENARIO`], and returns its output. Kills it after 60 seconds.
+    fn run_child(test_name: &str, scenario: &str) -> Output {
+        let mut child = Command::new(env::current_exe().unwrap())
+            .args([test_name, "--exact", "--nocapture", "--test-threads=1"])
+            .env(CHILD_SCENARIO, scenario)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let deadline = Instant::now() + Duration::from_secs(60);
+        while child.try_wait().unwrap().is_none() {
+            if Instant::now() > deadline {
+                child.kill().unwrap();
+                panic!("child scenario {scenario} did not finish within 60 s");
+            }
+            thread::sleep(Duration::from_millis(10));
+        }
+        child.wait_with_output().unwrap()
+    }
+
+    /// Name of a test in this module as the test harness knows it.
+    fn test_name(function: &str) -> String {
+        let module = module_path!();
+        let module = module.split_once("::").map_or(module, |(_, rest)| rest);
+        format!("{module}::{function}")
+    }
+
+    /// Reads the address space size of this process from `/proc/self/status`.
+    fn address_space_size() -> u64 {
+        let status = std::fs::read_to_string("/proc/self/status").unwrap();
+        let line = status.lines().find(|line| line.starts_with("VmSize:")).unwrap();
+        let kibibytes: u64 = line.trim_start_matches("VmSize:").trim().trim_end_matches("kB").trim().parse().unwrap();
+        kibibytes * 1024
+    }
+
+    /// Child side: lower `RLIMIT_AS` to 64 MiB above what is mapped now, then
+    /// allocate stacks until the kernel refuses, and print what happened.
+    fn exhaust_address_space() {
+        const HEADROOM: u64 = 64 * 1024 * 1024;
+        let limit = address_space_size() + HEADROOM;
+        let rlimit = libc::rlimit { rlim_cur: limit, rlim_max: limit };
+        // SAFETY: `setrlimit` reads one `rlimit` from a live local; lowering a
+        // limit affects only this child process.
+        assert_eq!(unsafe { libc::setrlimit(libc::RLIMIT_AS, &rlimit) }, 0);
+        let mut stacks = Vec::with_capacity(1024);
+        let error = loop {
+            match GuardedStack::new(256 * 1024) {
+                Ok(stack) => stacks.push(stack),
+                Err(error) => break error,
+            }
+            assert!(stacks.len() < 1024, "RLIMIT_AS was not enforced");
+        };
+        let allocated = stacks.len();
+        drop(stacks);
+        println!("allocated {allocated} stacks");
+        println!("kind {:?}", error.kind());
+        println!("message {error}");
+    }
+
+    #[test]
+    fn rlimit_exhaustion_reports_address_space_limit() {
+        if env::var(CHILD_SCENARIO).as_deref() == Ok("exhaust_address_space") {
+            exhaust_address_space();
+            return;
+        }
+        let output = run_child(&test_name("rlimit_exhaustion_reports_address_space_limit"), "exhaust_address_space");
+        let stdout = String::from_utf8_lossy(&output.stdout);
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(output.status.success(), "{stdout}\n{stderr}");
+        assert!(stdout.contains("kind OutOfMemory"), "{stdout}");
+        assert!(
+            stdout.contains(
+                "message cannot allocate a green thread stack of 262144 bytes (266240 with its \
+                 guard page): the address space limit RLIMIT_AS"
+            ),
+            "{stdout}"
+        );
+        // 64 MiB of headroom holds at most 252 stacks of 260 KiB.
+        let allocated: usize = stdout
+            .split("allocated ")
+            .nth(1)
+            .and_then(|rest| rest.split(' ').next())
+            .and_then(|count| count.parse().ok())
+            .unwrap();
+        assert!((1..=252).contains(&allocated), "{stdout}");
+    }
 }

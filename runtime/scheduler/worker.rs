@@ -48,8 +48,10 @@ use crate::time::{TimerKey, Wheel};
 const BUDGET: usize = 61;
 /// New green threads moved from the injector to the local queue per look.
 const INJECT_BATCH: usize = 32;
-/// Stacks kept per worker for reuse.
-const POOLED_STACKS: usize = 1024;
+/// At most this many unused stacks are kept per worker for reuse (the pool trims itself to the recent peak).
+const POOLED_STACKS: usize = 16_384;
+/// How often the stack pool trims itself.
+const TRIM_EVERY: Duration = Duration::from_secs(1);
 
 /// One entry of the run queue.
 pub(crate) enum Runnable {
@@ -77,6 +79,8 @@ pub(crate) struct Worker {
     reactor: RefCell<Reactor>,
     /// True once the loop has ended and green threads are being unwound.
     shutting_down: Cell<bool>,
+    /// When the stack pool trims itself next.
+    next_trim: Cell<Instant>,
 }
 
 impl Worker {
@@ -91,6 +95,7 @@ impl Worker {
             stacks: RefCell::new(StackPool::new(stack_size, POOLED_STACKS)),
             reactor: RefCell::new(reactor),
             shutting_down: Cell::new(false),
+            next_trim: Cell::new(Instant::now() + TRIM_EVERY),
         }
     }
 
@@ -151,7 +156,15 @@ impl Worker {
             self.maintain(ran == BUDGET, &mut wakeups, &mut fresh);
         }
         self.shutdown();
-        log::debug!(target: "green::scheduler", "worker {} stops", self.index());
+        let stacks = self.stacks.borrow();
+        log::debug!(
+            target: "green::scheduler",
+            "worker {} stops: {} stacks mapped, {} reused, {} cached",
+            self.index(),
+            stacks.allocated(),
+            stacks.reused(),
+            stacks.cached()
+        );
     }
 
     /// Runs up to BUDGET runnables; returns how many ran.
@@ -234,12 +247,28 @@ impl Worker {
         if !self.handle.prepare_sleep() {
             return;
         }
-        let timeout = self.timers.borrow().next_deadline().map(|at| at.saturating_duration_since(Instant::now()));
+        let now = Instant::now();
+        let trim_at = self.trim_stacks(now);
+        let wake_at = match (self.timers.borrow().next_deadline(), trim_at) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        };
+        let timeout = wake_at.map(|at| at.saturating_duration_since(now));
         log::trace!(target: "green::scheduler", "worker {} idle (timeout {timeout:?})", self.index());
         self.turn_reactor(timeout);
         self.handle.end_sleep();
         log::trace!(target: "green::scheduler", "worker {} awake", self.index());
         self.fire_timers();
+    }
+
+    /// Trims the stack pool when due; returns when the next trim is due if the pool holds more than it needs.
+    fn trim_stacks(&self, now: Instant) -> Option<Instant> {
+        let mut stacks = self.stacks.borrow_mut();
+        if now >= self.next_trim.get() {
+            stacks.trim();
+            self.next_trim.set(now + TRIM_EVERY);
+        }
+        stacks.has_excess().then(|| self.next_trim.get())
     }
 
     /// Takes half of another worker's not-yet-started green threads.
