@@ -85,16 +85,20 @@ fn guard_length() -> usize {
 
 /// Returns the size of a memory page.
 fn page_size() -> usize {
-    // SAFETY: `sysconf` only reads a configuration value; `_SC_PAGESIZE` is a
-    // valid name on every Linux system. glibc answers from the auxiliary
-    // vector, without a system call.
-    let size = unsafe { libc::sysconf(libc::_SC_PAGESIZE) };
-    if size > 0 {
-        size as usize
-    } else {
-        // Unreachable on Linux; 4 KiB is the x86_64 page size.
-        4096
-    }
+    // Asked once: `sysconf` is cheap but not free, and every spawn rounds a size.
+    static PAGE_SIZE: std::sync::OnceLock<usize> = std::sync::OnceLock::new();
+    *PAGE_SIZE.get_or_init(|| {
+        // SAFETY: `sysconf` only reads a configuration value; `_SC_PAGESIZE` is a
+        // valid name on every Linux system. glibc answers from the auxiliary
+        // vector, without a system call.
+        let size = unsafe { libc::sysconf(libc::_SC_PAGESIZE) };
+        if size > 0 {
+            size as usize
+        } else {
+            // Unreachable on Linux; 4 KiB is the x86_64 page size.
+            4096
+        }
+    })
 }
 
 /// Returns `size` rounded up to a whole number of pages, or `None` on overflow.

@@ -5,10 +5,13 @@
 //!
 //! 1. The pusher adds to a queue (under its mutex), then issues a SeqCst fence and reads `sleeping`.
 //! 2. The worker stores `sleeping = true`, issues a SeqCst fence, then re-checks both queues.
-//! 3. If the pusher saw `sleeping == true`, it writes the `mio::Waker` (an eventfd) so `epoll_wait` returns.
-//!    Otherwise the worker's re-check (step 2) is ordered after the push and finds the work.
+//! 3. If the pusher saw `sleeping == true`, it swaps it to false and, if it won that swap, writes the
+//!    `mio::Waker` (an eventfd) so `epoll_wait` returns. Otherwise the worker's re-check (step 2) is ordered
+//!    after the push and finds the work. Only one pusher per sleep pays for the write.
 //!
-//! While the worker runs, pushes cost a mutex and no system call.
+//! While the worker runs, pushes cost a mutex and no system call. Before it sleeps, a worker spins briefly on
+//! its queues (`Worker::maintain`), because the eventfd write and the wake-up cost far more than a few
+//! microseconds of polling when work arrives in quick succession (spawn/join loops, ping-pong across workers).
 
 use std::collections::VecDeque;
 use std::sync::atomic::{fence, AtomicBool, Ordering};
@@ -77,7 +80,7 @@ impl WorkerHandle {
     /// Interrupts the worker if it sleeps (protocol step 1 and 3).
     pub(crate) fn notify(&self) {
         fence(Ordering::SeqCst);
-        if self.sleeping.load(Ordering::Relaxed) {
+        if self.sleeping.load(Ordering::Relaxed) && self.sleeping.swap(false, Ordering::AcqRel) {
             log::trace!(target: "green::scheduler", "wake worker {}", self.index);
             if let Err(error) = self.waker.wake() {
                 log::error!(target: "green::scheduler", "cannot wake worker {}: {error}", self.index);
@@ -104,6 +107,16 @@ impl WorkerHandle {
             return false;
         }
         true
+    }
+
+    /// Whether another thread pushed work since the last look (a cheap check for the spin before sleeping).
+    pub(crate) fn has_work(&self) -> bool {
+        !lock(&self.wakeups).is_empty() || !lock(&self.injector).is_empty()
+    }
+
+    /// Whether not-yet-started green threads wait here (that an idle worker could steal).
+    pub(crate) fn has_new(&self) -> bool {
+        !lock(&self.injector).is_empty()
     }
 
     /// Ends a sleep.

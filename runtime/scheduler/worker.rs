@@ -50,6 +50,8 @@ const BUDGET: usize = 61;
 const INJECT_BATCH: usize = 32;
 /// At most this many unused stacks are kept per worker for reuse (the pool trims itself to the recent peak).
 const POOLED_STACKS: usize = 16_384;
+/// Rounds of polling the queues before sleeping (exponential back-off, about 10 µs in all).
+const SPIN_ROUNDS: u32 = 24;
 /// How often the stack pool trims itself.
 const TRIM_EVERY: Duration = Duration::from_secs(1);
 
@@ -244,7 +246,7 @@ impl Worker {
             self.turn_reactor(Some(Duration::ZERO));
             return;
         }
-        if !self.handle.prepare_sleep() {
+        if self.spin_for_work() || !self.handle.prepare_sleep() {
             return;
         }
         let now = Instant::now();
@@ -259,6 +261,20 @@ impl Worker {
         self.handle.end_sleep();
         log::trace!(target: "green::scheduler", "worker {} awake", self.index());
         self.fire_timers();
+    }
+
+    /// Spins a few microseconds for work from other threads before the worker pays for a sleep and a wake-up.
+    fn spin_for_work(&self) -> bool {
+        for round in 0..SPIN_ROUNDS {
+            if self.handle.has_work() || self.runtime.workers().iter().any(|w| w.index() != self.index() && w.has_new())
+            {
+                return true;
+            }
+            for _ in 0..(1 << round.min(6)) {
+                std::hint::spin_loop();
+            }
+        }
+        false
     }
 
     /// Trims the stack pool when due; returns when the next trim is due if the pool holds more than it needs.
