@@ -4,7 +4,7 @@
 //! Run: `cargo bench --bench core`. Every group measures the same work for each system; times are per task,
 //! per yield, or per round trip.
 
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -13,7 +13,7 @@ use criterion::{criterion_group, criterion_main, Criterion};
 /// Tasks per spawn+join batch.
 const BATCH: u64 = 1_000;
 
-fn quick(c: &mut Criterion, name: &str) -> criterion::BenchmarkGroup<'_, criterion::measurement::WallTime> {
+fn quick<'a>(c: &'a mut Criterion, name: &str) -> criterion::BenchmarkGroup<'a, criterion::measurement::WallTime> {
     let mut group = c.benchmark_group(name);
     group.measurement_time(Duration::from_secs(3)).warm_up_time(Duration::from_secs(1)).sample_size(20);
     group
@@ -239,7 +239,6 @@ fn sleepers(c: &mut Criterion) {
             })
         });
     }
-    let done = Arc::new(AtomicBool::new(false));
     for (name, rt) in [("tokio_multi_thread", tokio_multi()), ("tokio_current_thread", tokio_current())] {
         group.bench_function(name, |b| {
             b.iter(|| {
@@ -254,7 +253,6 @@ fn sleepers(c: &mut Criterion) {
             })
         });
     }
-    done.store(true, Ordering::Relaxed);
     group.finish();
 }
 
