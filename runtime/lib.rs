@@ -31,6 +31,7 @@
 //! - [`thread`]: the `std::thread` mirror — `spawn`, `Builder`, `JoinHandle`, `scope`, `current`, `park`.
 //! - `park`: the one suspension primitive; the parker word, deadlines, cancellation points.
 //! - [`cancel`]: `JoinHandle::cancel`, `timeout`, `deadline`, `uncancellable`.
+//! - `group`: [`Group`] — join many green threads together or as they complete, bound their concurrency.
 //! - [`time`]: `sleep`; each worker's timer wheel.
 //! - `coroutine`: guarded stacks, the stack pool, the overflow report, the switch in and out.
 //! - `scheduler`: the worker loop (owned side) and worker handle (shared side).
@@ -44,6 +45,7 @@
 pub mod cancel;
 mod context;
 mod coroutine;
+mod group;
 mod park;
 mod reactor;
 pub mod runtime;
@@ -52,6 +54,7 @@ pub mod sync;
 pub mod thread;
 pub mod time;
 
+pub use group::Group;
 pub use cancel::{deadline, is_cancelled, timeout, uncancellable, Cancelled, Elapsed};
 pub use runtime::{run, Runtime};
 pub use thread::{
