@@ -50,6 +50,7 @@ impl RuntimeShared {
         if self.is_shut_down() {
             return Err(io::Error::other("cannot spawn a green thread: its runtime is shut down"));
         }
+        log::trace!(target: "green::runtime", "spawn {}", task.thread.describe());
         let task = crate::context::with_worker(|worker| match worker {
             Some(worker) if Arc::ptr_eq(worker.runtime(), self) => {
                 worker.handle().inject(task);

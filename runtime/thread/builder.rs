@@ -91,6 +91,7 @@ impl Builder {
             // SAFETY: 'static as above. `sendable` is false: the task goes to this worker's local queue and
             // never leaves this OS thread.
             let (task, handle) = unsafe { self.build(worker.runtime().stack_size(), f, None, false) }?;
+            log::trace!(target: "green::runtime", "spawn_local {} on worker {}", task.thread.describe(), worker.index());
             worker.push_new(task);
             Ok(handle)
         })

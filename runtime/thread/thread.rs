@@ -190,6 +190,7 @@ fn park_green(parker: &Parker, key: usize, deadline: Option<Instant>) -> bool {
     if !parker.begin_park() {
         return true;
     }
+    log::trace!(target: "green::park", "park slot {key} until {deadline:?}");
     coroutine::suspend(Suspend::Park);
     drop(timer);
     parker.end_park()
