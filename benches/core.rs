@@ -225,7 +225,8 @@ fn sleepers(c: &mut Criterion) {
     const N: usize = 100_000;
     let mut group = c.benchmark_group("sleep_100k_10ms");
     group.sample_size(10).measurement_time(Duration::from_secs(5)).warm_up_time(Duration::from_millis(500));
-    if green_fits(N) {
+    let raised = MapCountRaise::to_fit(N);
+    if raised.is_some() {
         let green = green::Runtime::builder().workers(2).stack_size(16 * 1024).build().unwrap();
         group.bench_function("green", |b| {
             b.iter(|| {
@@ -254,23 +255,43 @@ fn sleepers(c: &mut Criterion) {
         });
     }
     group.finish();
+    drop(raised);
 }
 
-/// Whether `n` concurrent green stacks fit under `vm.max_map_count` (2 mappings each), raising the limit when
-/// this process may (root); says so either way.
-fn green_fits(n: usize) -> bool {
-    const PATH: &str = "/proc/sys/vm/max_map_count";
-    let needed = 2 * n + 10_000;
-    let current: usize = std::fs::read_to_string(PATH).ok().and_then(|s| s.trim().parse().ok()).unwrap_or(0);
-    if current >= needed {
-        return true;
+/// `vm.max_map_count` raised for this bench (each live green stack needs 2 mappings; 100,000 concurrent green
+/// threads need more than the default 65,530), restored on drop.
+struct MapCountRaise {
+    /// The value to restore, if we changed it.
+    restore: Option<usize>,
+}
+
+impl MapCountRaise {
+    const PATH: &'static str = "/proc/sys/vm/max_map_count";
+
+    /// `Some` when `n` concurrent green stacks fit, raising the limit when this process may (root); says so
+    /// either way. Tokio needs no such change: its tasks are heap objects.
+    fn to_fit(n: usize) -> Option<MapCountRaise> {
+        let needed = 2 * n + 10_000;
+        let current: usize =
+            std::fs::read_to_string(Self::PATH).ok().and_then(|s| s.trim().parse().ok()).unwrap_or(0);
+        if current >= needed {
+            return Some(MapCountRaise { restore: None });
+        }
+        if std::fs::write(Self::PATH, needed.to_string()).is_ok() {
+            eprintln!("sleep_100k_10ms: vm.max_map_count raised from {current} to {needed} for this group");
+            return Some(MapCountRaise { restore: Some(current) });
+        }
+        eprintln!("sleep_100k_10ms/green skipped: {n} guarded stacks need vm.max_map_count >= {needed} (is {current})");
+        None
     }
-    if std::fs::write(PATH, needed.to_string()).is_ok() {
-        eprintln!("sleep_100k_10ms: raised vm.max_map_count from {current} to {needed} (each green stack needs 2)");
-        return true;
+}
+
+impl Drop for MapCountRaise {
+    fn drop(&mut self) {
+        if let Some(value) = self.restore {
+            let _ = std::fs::write(Self::PATH, value.to_string());
+        }
     }
-    eprintln!("sleep_100k_10ms/green skipped: {n} guarded stacks need vm.max_map_count >= {needed} (is {current})");
-    false
 }
 
 criterion_group!(benches, switch_floor, spawn_join, yield_now, park_pingpong, sleepers);

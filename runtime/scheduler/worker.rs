@@ -49,7 +49,7 @@ const BUDGET: usize = 61;
 /// New green threads moved from the injector to the local queue per look.
 const INJECT_BATCH: usize = 32;
 /// At most this many unused stacks are kept per worker for reuse (the pool trims itself to the recent peak).
-const POOLED_STACKS: usize = 16_384;
+const POOLED_STACKS: usize = 1 << 20;
 /// Rounds of polling the queues before sleeping (exponential back-off, about 10 µs in all).
 const SPIN_ROUNDS: u32 = 24;
 /// How often the stack pool trims itself.
