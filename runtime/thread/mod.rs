@@ -11,7 +11,7 @@ mod thread;
 
 pub(crate) use builder::block_on;
 pub use builder::{spawn, spawn_local, Builder};
-pub(crate) use join_handle::Packet;
 pub use join_handle::JoinHandle;
+pub(crate) use join_handle::Packet;
 pub use scope::{scope, Scope, ScopedJoinHandle};
 pub use thread::{current, park, park_timeout, yield_now, Thread, ThreadId};
