@@ -136,3 +136,12 @@ fn many_green_threads_offload_concurrently_and_every_result_comes_back() {
         assert_eq!(total, expected);
     });
 }
+
+#[test]
+fn handles_and_files_cross_threads() {
+    fn assert_send_sync<T: Send + Sync>() {}
+    assert_send_sync::<green::offload::OffloadHandle<u32>>();
+    assert_send_sync::<green::offload::Stats>();
+    assert_send_sync::<green::fs::File>();
+    assert_send_sync::<green::fs::OpenOptions>();
+}

@@ -12,7 +12,7 @@ use crate::offload;
 ///
 /// Mirrors [`std::fs::File`]: [`Read`], [`Write`] and [`Seek`] (also on `&File`), so it drops into
 /// [`BufReader`](std::io::BufReader) and [`BufWriter`](std::io::BufWriter) unchanged. Each call is one
-/// [`offload`](crate::offload) of the same call on the inner `std::fs::File`, which the job borrows (no
+/// [`offload`](fn@crate::offload) of the same call on the inner `std::fs::File`, which the job borrows (no
 /// copy of your buffer). Each call therefore costs a handoff to the pool and back: wrap the file in a
 /// buffer for small reads and writes. `read_to_end`, `read_to_string`, `read_exact` and `write_all` are
 /// one job each, not one per chunk.

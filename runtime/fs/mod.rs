@@ -1,15 +1,15 @@
 //! File system calls that park only the calling green thread: [`std::fs`] with each call offloaded.
 //!
-//! The kernel has no readiness notification for regular files (`epoll` reports them always ready), so a file
-//! read cannot park on the reactor the way a socket read does; it can only block an OS thread. Every function
-//! here therefore runs the matching `std::fs` call through [`offload`](crate::offload): in a green thread, only
+//! The kernel has no readiness notification for regular files (`epoll` refuses them, `poll` calls them always
+//! ready), so a file read cannot park on the reactor the way a socket read does; it can only block an OS thread. Every function
+//! here therefore runs the matching `std::fs` call through [`offload`](fn@crate::offload): in a green thread, only
 //! that green thread waits while its worker keeps running the others; on a plain OS thread the call runs inline.
 //! Arguments and results are the same as `std::fs`, so porting code means changing the path `std::fs` →
 //! `green::fs`.
 //!
 //! [`File`] offloads each call on the inner `std::fs::File`, so it works unchanged under `BufReader` and
 //! `BufWriter` — which is also how to use it well: each `read`/`write` costs a handoff to the pool and back
-//! (see [`crate::offload`]), so batch small accesses in a buffer.
+//! (see [`crate::offload`](mod@crate::offload)), so batch small accesses in a buffer.
 //!
 //! ```
 //! use std::io::{BufRead, BufReader, BufWriter, Write};

@@ -52,7 +52,13 @@ pub(super) type OffloadPacket<T> = Packet<std::thread::Result<T>>;
 ///     assert_eq!(length, 5);
 /// });
 /// ```
-#[track_caller]
+///
+/// The closure crosses to another OS thread, so it must be `Send`; an `Rc` cannot go:
+///
+/// ```compile_fail
+/// let shared = std::rc::Rc::new(5);
+/// green::offload(|| *shared);
+/// ```
 pub fn offload<'a, F, T>(f: F) -> T
 where
     F: FnOnce() -> T + Send + 'a,
