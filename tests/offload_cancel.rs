@@ -128,6 +128,19 @@ fn a_timeout_around_join_of_a_spawned_job_elapses_while_the_job_runs_on() {
     });
 }
 
+/// A result that borrows the caller's data and reads it when dropped.
+struct SumOnDrop<'a> {
+    data: &'a [u64],
+    report: mpsc::Sender<(u64, Option<String>)>,
+}
+
+impl Drop for SumOnDrop<'_> {
+    fn drop(&mut self) {
+        let sum = self.data.iter().sum();
+        let _ = self.report.send((sum, std::thread::current().name().map(String::from)));
+    }
+}
+
 #[test]
 fn runtime_shutdown_holds_a_borrowing_offload_until_its_job_is_done() {
     watchdog(Duration::from_secs(30), || {
@@ -135,14 +148,16 @@ fn runtime_shutdown_holds_a_borrowing_offload_until_its_job_is_done() {
         let (started_tx, started_rx) = mpsc::channel();
         let (release_tx, release_rx) = mpsc::channel::<()>();
         let (sum_tx, sum_rx) = mpsc::channel();
+        let (drop_tx, drop_rx) = mpsc::channel();
         let _caller = rt.spawn(move || {
             let data: Vec<u64> = (1..=100).collect();
             let borrowed = &data;
-            green::offload(move || {
+            let _result = green::offload(move || {
                 started_tx.send(()).unwrap();
                 release_rx.recv().unwrap();
                 // Reads the caller's vector after the runtime began shutting down.
                 sum_tx.send(borrowed.iter().sum::<u64>()).unwrap();
+                SumOnDrop { data: borrowed, report: drop_tx }
             });
             unreachable!("the runtime unwinds this green thread");
         });
@@ -159,7 +174,12 @@ fn runtime_shutdown_holds_a_borrowing_offload_until_its_job_is_done() {
         release_tx.send(()).unwrap();
         dropped_rx.recv().unwrap();
         dropper.join().unwrap();
-        // The job read the green thread's vector intact.
+        // The job read the green thread's vector intact, and its borrowing result was dropped by the unwinding
+        // green thread on its worker (while the vector still existed), not later by the pool thread.
         assert_eq!(sum_rx.recv().unwrap(), 5050);
+        let (sum, dropped_on) = drop_rx.recv().unwrap();
+        assert_eq!(sum, 5050);
+        let dropped_on = dropped_on.unwrap_or_default();
+        assert!(!dropped_on.starts_with("green-offload-"), "result dropped on {dropped_on}");
     });
 }

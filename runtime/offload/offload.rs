@@ -11,7 +11,9 @@
 //!
 //! The job publishes DONE only after the closure has returned and been dropped (it is consumed by the call),
 //! and after DONE it touches only the `'static` parts of the packet (the joiner's `Thread` and its own
-//! reference count), never the result, so nothing borrowed is used once the caller may return.
+//! reference count), never the result. The caller takes the result out of the packet before its frame ends
+//! (also in case 2), so whichever side drops the packet last finds it empty: nothing borrowed is used, or
+//! dropped, once the caller may have returned.
 
 use std::panic::{self, AssertUnwindSafe};
 use std::sync::Arc;
@@ -121,5 +123,9 @@ impl<T> Drop for Finish<'_, T> {
             std::thread::sleep(pause);
             pause = (pause * 2).min(Duration::from_millis(10));
         }
+        // The result may borrow from the frames being unwound: drop it here, while they still exist, rather
+        // than leave it to whichever side drops the packet last (possibly the pool thread, later). After DONE
+        // `wait` does not park; it only takes the result.
+        drop(self.packet.wait());
     }
 }

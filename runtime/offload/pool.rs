@@ -9,9 +9,9 @@
 //!   busy and will look at the queue before it next waits.
 //!
 //! # Protocol
-//! 1. [`Pool::submit`] pushes the job, then, still under the lock: if more jobs are queued than threads idle,
-//!    and the bound allows it, it spawns one more thread (*grow*); otherwise it notifies one idle thread. At
-//!    the bound the job simply waits its turn (FIFO).
+//! 1. [`Pool::submit`] pushes the job, then, still under the lock: if an idle thread is left for it (no more
+//!    jobs queued than threads idle), it notifies one; otherwise it spawns one more thread if the bound allows
+//!    (*grow*), and at the bound the job waits its turn (FIFO) for the next thread to finish a job.
 //! 2. A pool thread loops: take the oldest job and run it outside the lock; when the queue is empty, count
 //!    itself idle and wait on the condition variable until notified or until it has been idle for the idle
 //!    timeout, then exit (*shrink*). A thread that finishes a job while the pool is above its bound exits too.
