@@ -37,6 +37,8 @@
 //! - `scheduler`: the worker loop (owned side) and worker handle (shared side).
 //! - `reactor`: each worker's mio `Poll`.
 //! - [`runtime`]: `Runtime` and its `Builder`, placement of new green threads, the default runtime.
+//! - [`offload`](mod@offload): run blocking calls on a bounded pool of OS threads while only the caller waits.
+//! - [`fs`]: `std::fs` calls and `File`, each call offloaded.
 //! - [`sync`]: `Mutex`, `RwLock`, `Condvar`, ... and the wait queue under every primitive.
 //! - `context`: the only thread-local state (current worker, current green thread).
 
@@ -45,7 +47,9 @@
 pub mod cancel;
 mod context;
 mod coroutine;
+pub mod fs;
 mod group;
+pub mod offload;
 mod park;
 mod reactor;
 pub mod runtime;
@@ -54,8 +58,9 @@ pub mod sync;
 pub mod thread;
 pub mod time;
 
-pub use group::Group;
 pub use cancel::{deadline, is_cancelled, timeout, uncancellable, Cancelled, Elapsed};
+pub use group::Group;
+pub use offload::offload;
 pub use runtime::{run, Runtime};
 pub use thread::{
     current, park, park_timeout, scope, spawn, spawn_local, yield_now, Builder, JoinHandle, Scope, ScopedJoinHandle,

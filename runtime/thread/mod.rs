@@ -12,5 +12,6 @@ mod thread;
 pub(crate) use builder::block_on;
 pub use builder::{spawn, spawn_local, Builder};
 pub use join_handle::JoinHandle;
+pub(crate) use join_handle::Packet;
 pub use scope::{scope, Scope, ScopedJoinHandle};
 pub use thread::{current, park, park_timeout, yield_now, Thread, ThreadId};
