@@ -95,16 +95,30 @@ pub fn deadline<T>(at: Instant, f: impl FnOnce() -> T) -> Result<T, Elapsed> {
 /// meanwhile takes effect at the first blocking call after `f` returns.
 ///
 /// ```
+/// use std::sync::atomic::{AtomicU8, Ordering};
+/// use std::sync::Arc;
+/// use std::time::Duration;
+///
 /// green::run(|| {
-///     let (tx, rx) = std::sync::mpsc::channel();
-///     let worker = green::spawn(move || {
-///         green::uncancellable(|| green::sleep(std::time::Duration::from_millis(20)));
-///         tx.send("finished the critical section").unwrap();
-///         green::sleep(std::time::Duration::from_secs(60)); // cancelled here
+///     let progress = Arc::new(AtomicU8::new(0));
+///     let worker = green::spawn({
+///         let progress = progress.clone();
+///         move || {
+///             green::uncancellable(|| {
+///                 progress.store(1, Ordering::SeqCst);
+///                 green::sleep(Duration::from_millis(20)); // not interrupted
+///                 progress.store(2, Ordering::SeqCst);
+///             });
+///             green::sleep(Duration::from_secs(60)); // cancelled here
+///             progress.store(3, Ordering::SeqCst);
+///         }
 ///     });
+///     while progress.load(Ordering::SeqCst) == 0 {
+///         green::yield_now();
+///     }
 ///     worker.cancel();
 ///     assert!(green::is_cancelled(worker.join().unwrap_err().as_ref()));
-///     assert_eq!(rx.recv().unwrap(), "finished the critical section");
+///     assert_eq!(progress.load(Ordering::SeqCst), 2);
 /// });
 /// ```
 pub fn uncancellable<T>(f: impl FnOnce() -> T) -> T {
