@@ -104,6 +104,24 @@ impl Thread {
         }
     }
 
+    /// Where the thread is parked right now (the `#[track_caller]` location of the blocking call: a `sleep`,
+    /// a `recv`, a `lock`, ...), or `None` while it runs. A snapshot: it may change as soon as it is read.
+    ///
+    /// ```
+    /// green::run(|| {
+    ///     let line = line!() + 1;
+    ///     let sleeper = green::spawn(|| green::sleep(std::time::Duration::from_secs(60)));
+    ///     while sleeper.thread().parked_at().is_none() {
+    ///         green::yield_now();
+    ///     }
+    ///     assert_eq!(sleeper.thread().parked_at().unwrap().line(), line);
+    ///     sleeper.cancel();
+    /// });
+    /// ```
+    pub fn parked_at(&self) -> Option<&'static std::panic::Location<'static>> {
+        self.inner.parker.location()
+    }
+
     /// `name` or `#id`, for logs and messages.
     pub(crate) fn describe(&self) -> String {
         match self.name() {
@@ -225,6 +243,7 @@ impl fmt::Debug for Thread {
             .field("id", &self.id())
             .field("name", &self.name())
             .field("green", &self.is_green())
+            .field("parked_at", &self.parked_at())
             .finish()
     }
 }
