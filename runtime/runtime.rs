@@ -199,6 +199,12 @@ impl Runtime {
 
 impl Drop for Runtime {
     fn drop(&mut self) {
+        let inside = crate::context::with_worker(|w| w.is_some_and(|w| Arc::ptr_eq(w.runtime(), &self.shared)));
+        if inside {
+            // Joining our own worker from itself would never return.
+            log::error!(target: "green::runtime", "a Runtime was dropped from one of its own green threads");
+            panic!("a green Runtime cannot be dropped from one of its own green threads");
+        }
         log::debug!(target: "green::runtime", "runtime shutting down");
         self.shared.shut_down.store(true, Ordering::Release);
         for worker in self.shared.workers.iter() {
