@@ -267,6 +267,15 @@ pub(crate) fn park_until(deadline: Option<Instant>) -> Wake {
             (a, b) => a.or(b),
         };
         let parker = local.thread.parker();
+        log::trace!(
+            target: "green::park",
+            "{} parks at {location}{}",
+            local.thread.describe(),
+            match wake_at {
+                Some(at) => format!(" for {:?}", at.saturating_duration_since(Instant::now())),
+                None => String::new(),
+            }
+        );
         parker.location.store(location as *const Location<'static> as *mut _, Ordering::Relaxed);
         let unparked = local.thread.park_raw(wake_at);
         parker.location.store(std::ptr::null_mut(), Ordering::Relaxed);

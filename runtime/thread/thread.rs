@@ -122,11 +122,12 @@ impl Thread {
         self.inner.parker.location()
     }
 
-    /// `name` or `#id`, for logs and messages.
+    /// `green thread 'name'` or `green thread #id` (`thread` for an OS thread), for logs and messages.
     pub(crate) fn describe(&self) -> String {
+        let kind = if self.is_green() { "green thread" } else { "thread" };
         match self.name() {
-            Some(name) => format!("green thread '{name}'"),
-            None => format!("green thread #{}", self.id().as_u64()),
+            Some(name) => format!("{kind} '{name}'"),
+            None => format!("{kind} #{}", self.id().as_u64()),
         }
     }
 
@@ -140,7 +141,7 @@ impl Thread {
             Home::Os(thread) => thread.unpark(),
             Home::Green(home) => {
                 let (worker, key) = home.get().expect("a parked green thread has started on a worker");
-                log::trace!(target: "green::park", "unpark #{} (worker {}, slot {key})", self.id().as_u64(), worker.index());
+                log::trace!(target: "green::park", "unpark {} (worker {}, slot {key})", self.describe(), worker.index());
                 worker.wake(*key);
             }
         }
@@ -208,7 +209,6 @@ fn park_green(parker: &Parker, key: usize, deadline: Option<Instant>) -> bool {
     if !parker.begin_park() {
         return true;
     }
-    log::trace!(target: "green::park", "park slot {key} until {deadline:?}");
     coroutine::suspend(Suspend::Park);
     drop(timer);
     parker.end_park()
