@@ -21,7 +21,10 @@ pub(crate) enum Suspend {
 /// A green thread's body as the scheduler sees it. `Ok(())` runs the user's closure; `Err(payload)` finishes
 /// the green thread with that error without running it (cancelled before start, or no stack). Dropping it
 /// uncalled finishes the green thread as [`Cancelled`](crate::Cancelled) (runtime shutdown).
-pub(crate) type Main = Box<dyn FnOnce(Result<(), Box<dyn Any + Send>>)>;
+pub(crate) type Main = Box<dyn FnOnce(Start)>;
+
+/// How a green thread's body is started: `Ok(())` to run it, `Err(payload)` to finish it without running.
+pub(crate) type Start = Result<(), Box<dyn Any + Send>>;
 
 /// A green thread that has not started: it may still be placed on any worker.
 pub(crate) struct NewTask {

@@ -9,7 +9,7 @@ use super::join_handle::Packet;
 use super::scope::ScopeData;
 use super::{JoinHandle, Thread};
 use crate::context;
-use crate::coroutine::task::Main;
+use crate::coroutine::task::{Main, Start};
 use crate::coroutine::NewTask;
 use crate::runtime::{self, RuntimeShared};
 
@@ -141,14 +141,14 @@ impl Builder {
         let thread = Thread::new_green(self.name);
         let packet = Arc::new(Packet::new(thread.clone(), scope));
         let finisher = Finisher(Some(packet.clone()));
-        let main = move |start: Result<(), Box<dyn Any + Send>>| {
+        let main = move |start: Start| {
             let result = match start {
                 Ok(()) => panic::catch_unwind(AssertUnwindSafe(f)).map_err(shutdown_payload),
                 Err(payload) => Err(payload),
             };
             finisher.finish(result);
         };
-        let main: Box<dyn FnOnce(Result<(), Box<dyn Any + Send>>) + 'a> = Box::new(main);
+        let main: Box<dyn FnOnce(Start) + 'a> = Box::new(main);
         // SAFETY: the caller guarantees the borrows outlive the green thread; erasing the lifetime only lets
         // the scheduler hold the box, which it runs or drops before the packet (and so the scope) is released.
         let main: Main = unsafe { std::mem::transmute::<_, Main>(main) };
