@@ -36,7 +36,8 @@
 //! - `scheduler`: the worker loop (owned side) and worker handle (shared side).
 //! - `reactor`: each worker's mio `Poll`.
 //! - [`runtime`]: `Runtime` and its `Builder`, placement of new green threads, the default runtime.
-//! - [`sync`]: `Mutex`, `RwLock`, `Condvar`, ... and the wait queue under every primitive.
+//! - [`sync`]: the `std::sync` mirror (`Mutex`, `RwLock`, `Condvar`, `Barrier`, `OnceLock`) plus `Semaphore`,
+//!   `WaitGroup`, `Event`; the wait queue under every primitive.
 //! - `context`: the only thread-local state (current worker, current green thread).
 
 #![warn(missing_docs)]
