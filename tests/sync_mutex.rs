@@ -254,3 +254,22 @@ fn green_and_os_threads_wait_for_each_other() {
         assert_eq!(*mutex.lock().unwrap(), vec!["os", "green"]);
     });
 }
+
+#[test]
+fn the_primitives_are_send_and_sync_like_std() {
+    fn assert_send_sync<T: Send + Sync>() {}
+    fn assert_sync<T: Sync>() {}
+    assert_send_sync::<Mutex<Vec<u8>>>();
+    assert_send_sync::<green::sync::RwLock<Vec<u8>>>();
+    assert_send_sync::<green::sync::Condvar>();
+    assert_send_sync::<green::sync::Barrier>();
+    assert_send_sync::<green::sync::OnceLock<String>>();
+    assert_send_sync::<green::sync::Semaphore>();
+    assert_send_sync::<green::sync::OwnedSemaphorePermit>();
+    assert_send_sync::<green::sync::WaitGroup>();
+    assert_send_sync::<green::sync::Event>();
+    assert_sync::<green::sync::MutexGuard<'static, u8>>();
+    assert_sync::<green::sync::RwLockReadGuard<'static, u8>>();
+    // `Mutex<Cell<_>>` is Sync (the cell is only reached under the lock), as with std.
+    assert_send_sync::<Mutex<std::cell::Cell<u8>>>();
+}

@@ -10,6 +10,8 @@
 //! A waiter that unwinds while parked (cancellation, an expired timeout scope) and was not released yet takes
 //! its arrival back: the generation then needs one more thread. If it was already released, nothing is undone.
 
+#![forbid(unsafe_code)]
+
 use std::fmt;
 
 use super::mutex::lock_internal;

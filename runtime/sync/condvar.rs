@@ -26,6 +26,8 @@
 //! during the unwinding, although the waiter left the data consistent before waiting. The mutex was unlocked
 //! by step 1 and stays unlocked.
 
+#![forbid(unsafe_code)]
+
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, LockResult, PoisonError};
 use std::time::{Duration, Instant};

@@ -13,6 +13,8 @@
 //! either sees it set or is in the queue when `set` wakes everyone. A claimed waiter returns true even if the
 //! flag was cleared again before it ran: waits are edge-triggered, no set is missed.
 
+#![forbid(unsafe_code)]
+
 use std::fmt;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};

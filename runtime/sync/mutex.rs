@@ -24,7 +24,8 @@
 //! can starve a waiter. Like Go's `sync.Mutex` we do both:
 //!
 //! - Normal mode: unlock releases the lock and wakes the oldest waiter, which competes with newcomers. A woken
-//!   waiter that loses queues again *at the head*, so waiters are still woken in FIFO order of arrival.
+//!   waiter that loses queues again *at the head*, keeping its turn, so waiters are woken in (nearly) FIFO order
+//!   of arrival (two woken losers that re-queue swap places, as in Go).
 //! - Starvation mode (`HANDOFF`): a woken waiter that loses after waiting 1 ms or more switches the mutex to
 //!   handoff. Unlock then passes ownership directly to the oldest waiter (the lock never looks free) and
 //!   newcomers queue at the tail. The mode ends when the queue empties or a waiter is served in under 1 ms.
@@ -301,7 +302,14 @@ unsafe impl<T: ?Sized + Send> Sync for Mutex<T> {}
 
 /// Access to the data of a locked [`Mutex`]; unlocks when dropped.
 ///
-/// Not `Send`, as `std`'s guard: it belongs to the thread (green or OS) that locked.
+/// Not `Send`, as `std`'s guard: it belongs to the thread (green or OS) that locked, so it cannot be moved
+/// into another green thread:
+///
+/// ```compile_fail
+/// static MUTEX: green::sync::Mutex<i32> = green::sync::Mutex::new(0);
+/// let guard = MUTEX.lock().unwrap();
+/// green::spawn(move || drop(guard)); // error: `*const ()` cannot be sent between threads safely
+/// ```
 #[must_use = "if unused the Mutex will immediately unlock"]
 pub struct MutexGuard<'a, T: ?Sized + 'a> {
     /// The locked mutex.

@@ -28,6 +28,8 @@
 //!    keeps on a timeout (the acquire succeeded) and releases (step 2) when unwinding, so it goes to the next
 //!    waiter.
 
+#![forbid(unsafe_code)]
+
 use std::fmt;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;

@@ -13,6 +13,8 @@
 //! `count` reaches zero before the last dropper takes the queue lock, and a waiter reads it under that lock, so
 //! a waiter either sees zero or is in the queue when the wake-up comes.
 
+#![forbid(unsafe_code)]
+
 use std::fmt;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
