@@ -273,3 +273,50 @@ fn the_primitives_are_send_and_sync_like_std() {
     // `Mutex<Cell<_>>` is Sync (the cell is only reached under the lock), as with std.
     assert_send_sync::<Mutex<std::cell::Cell<u8>>>();
 }
+
+#[test]
+fn cancelling_many_waiters_under_load_loses_no_section_and_no_lock() {
+    // 200 contenders hold the lock across a yield, so waiters wait long enough to switch the mutex into
+    // handoff mode; half of them are cancelled at arbitrary moments (always while parked in `lock`, the only
+    // cancellation point in the loop). Every section that ran is counted twice, inside the lock and outside.
+    watchdog(Duration::from_secs(60), || {
+        let rt = runtime(2);
+        rt.block_on(|| {
+            let mutex = Arc::new(Mutex::new(0u64));
+            let sections = Arc::new(AtomicUsize::new(0));
+            let handles: Vec<_> = (0..200)
+                .map(|_| {
+                    let (mutex, sections) = (mutex.clone(), sections.clone());
+                    green::spawn(move || {
+                        for _ in 0..50 {
+                            let mut guard = mutex.lock().unwrap();
+                            green::yield_now();
+                            *guard += 1;
+                            sections.fetch_add(1, Ordering::Relaxed);
+                        }
+                    })
+                })
+                .collect();
+            for (i, handle) in handles.iter().enumerate() {
+                if i % 2 == 0 {
+                    handle.cancel();
+                }
+                if i % 10 == 0 {
+                    green::sleep(Duration::from_micros(300));
+                }
+            }
+            let mut cancelled = 0;
+            for handle in handles {
+                if let Err(payload) = handle.join() {
+                    assert!(green::is_cancelled(payload.as_ref()));
+                    cancelled += 1;
+                }
+            }
+            assert!(cancelled > 0 && cancelled <= 100, "{cancelled}");
+            assert!(!mutex.is_poisoned());
+            let value = *mutex.lock().unwrap();
+            assert_eq!(value, sections.load(Ordering::Relaxed) as u64);
+            assert!(value >= 100 * 50, "the uncancelled half finished: {value}");
+        });
+    });
+}

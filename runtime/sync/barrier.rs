@@ -82,7 +82,7 @@ impl Barrier {
     ///
     /// # Blocking and cancellation
     /// Parks only the calling green thread. A cancellation point: a cancelled waiter that was not released yet
-    /// withdraws its arrival (module docs).
+    /// withdraws its arrival: the generation then needs one more thread.
     #[track_caller]
     pub fn wait(&self) -> BarrierWaitResult {
         let waiter = {

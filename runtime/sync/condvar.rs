@@ -99,7 +99,10 @@ impl Condvar {
     /// `Err(PoisonError)` with the guard if the mutex is poisoned when it is locked again.
     ///
     /// # Cancellation
-    /// A cancellation point. A cancelled wait unwinds with the mutex unlocked (see the `condvar` module docs).
+    /// A cancellation point. A cancelled wait unwinds with the mutex unlocked, without locking it again (unlike a
+    /// return): the guard was moved into `wait`, so nothing can observe the difference, and re-locking would add an
+    /// uninterruptible wait to the unwinding and poison the mutex. A notification it had already received goes to
+    /// the next waiter.
     #[track_caller]
     pub fn wait<'a, T>(&self, guard: MutexGuard<'a, T>) -> LockResult<MutexGuard<'a, T>> {
         self.wait_until(guard, None).0

@@ -28,15 +28,18 @@
 //!
 //! # How they are built
 //! Each primitive keeps its fast path in an atomic word (lock and unlock uncontended: one CAS, no system call,
-//! no allocation) and falls back to a [`WaitQueue`](wait_queue) — a FIFO of parked threads — behind a small
+//! no allocation) and falls back to a `WaitQueue` — a FIFO of parked threads — behind a small
 //! internal `std` mutex whose critical sections are a few instructions and never park. A waiter registers
 //! under that internal lock, releases it, and parks until a waker *claims* it (see `wait_queue`); the claim
 //! carries what it was given (the lock, a permit, a notification), so a wake-up is never spent twice.
 //!
 //! # Waking order
 //! Waiters are woken in FIFO order everywhere. [`Mutex`] lets a woken waiter compete with running threads and
-//! switches to direct handoff when a waiter starves (as Go's `sync.Mutex`); [`RwLock`] and [`Semaphore`] always
-//! hand over to the oldest waiter; [`Condvar::notify_one`] wakes the oldest waiter; [`Barrier`], [`OnceLock`],
+//! switches to direct handoff once a waiter has waited over 1 ms, as Go's `sync.Mutex` does: always handing over
+//! leaves the lock idle until the woken thread is scheduled (on another worker, an `eventfd` write and an
+//! `epoll_wait` return) and turns contention into a convoy, while pure competition can starve a waiter.
+//! [`RwLock`] and [`Semaphore`] always hand over to the oldest waiter (their waiting order matters more, and
+//! for `RwLock` it keeps writers from starving); [`Condvar::notify_one`] wakes the oldest waiter; [`Barrier`], [`OnceLock`],
 //! [`WaitGroup`] and [`Event`] release all their waiters at once, oldest first.
 //!
 //! # Cancellation and timeouts

@@ -259,7 +259,8 @@ impl RawMutex {
 /// mixed.
 ///
 /// Waiters are woken in FIFO order; a woken waiter competes with newly arriving threads, except in starvation
-/// mode where the lock is handed to the oldest waiter directly (details and reasons in the `mutex` module docs).
+/// mode (a waiter has waited over 1 ms) where the lock is handed to the oldest waiter directly: throughput while
+/// the lock is busy, no starvation (as Go's `sync.Mutex`; see the [`sync`](super) docs).
 /// Uncontended `lock`/`unlock` is one atomic compare-and-swap each.
 ///
 /// `lock` is a cancellation point: a green thread cancelled while it waits unwinds without the lock, and the

@@ -216,7 +216,7 @@ impl RawRwLock {
 ///
 /// Any number of readers or one writer at a time. Same API and poisoning as [`std::sync::RwLock`] (a writer
 /// that unwinds poisons it; readers do not), with `std`'s error types. Waiters are served in FIFO order with
-/// direct handoff: once a writer waits, new readers queue behind it (module docs). Works from green threads on
+/// direct handoff: once a writer waits, new readers queue behind it, so writers are not starved. Works from green threads on
 /// any worker and from plain OS threads, mixed; uncontended locking is one atomic operation.
 ///
 /// `read` and `write` are cancellation points: a cancelled waiter unwinds without the lock, and the lock stays
