@@ -39,7 +39,8 @@
 //! - [`runtime`]: `Runtime` and its `Builder`, placement of new green threads, the default runtime.
 //! - [`offload`](mod@offload): run blocking calls on a bounded pool of OS threads while only the caller waits.
 //! - [`fs`]: `std::fs` calls and `File`, each call offloaded.
-//! - [`sync`]: `Mutex`, `RwLock`, `Condvar`, ... and the wait queue under every primitive.
+//! - [`sync`]: the `std::sync` mirror (`Mutex`, `RwLock`, `Condvar`, `Barrier`, `OnceLock`) plus `Semaphore`,
+//!   `WaitGroup`, `Event`; the wait queue under every primitive.
 //! - `context`: the only thread-local state (current worker, current green thread).
 
 #![warn(missing_docs)]

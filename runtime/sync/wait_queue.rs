@@ -18,7 +18,9 @@
 use std::collections::VecDeque;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
+use std::time::Instant;
 
+use crate::park::{self, Wake};
 use crate::thread::{current, Thread};
 
 /// Not claimed yet.
@@ -77,6 +79,40 @@ impl Waiter {
     pub(crate) fn thread(&self) -> &Thread {
         &self.thread
     }
+
+    /// Parks the calling thread (the waiting one) until a waker claims this waiter, or until `deadline`.
+    ///
+    /// Returns the claiming token. When the deadline passes first it calls `give_up(false)` and returns its
+    /// result; when the park unwinds (cancellation, an expired timeout scope) it calls `give_up(true)` during
+    /// the unwinding. `give_up` must take the primitive's lock, call [`Waiter::abort`] and, if that returns
+    /// `None`, remove the registration; if it returns `Some(token)` a waker won the race: on a timeout the
+    /// caller may take what the token gave, while unwinding `give_up` must pass it on itself.
+    pub(crate) fn park_until_claimed(
+        &self,
+        deadline: Option<Instant>,
+        give_up: impl FnOnce(bool) -> Option<usize>,
+    ) -> Option<usize> {
+        /// Runs `give_up(true)` if the park unwinds.
+        struct OnUnwind<F: FnOnce(bool) -> Option<usize>>(Option<F>);
+        impl<F: FnOnce(bool) -> Option<usize>> Drop for OnUnwind<F> {
+            fn drop(&mut self) {
+                if let Some(give_up) = self.0.take() {
+                    give_up(true);
+                }
+            }
+        }
+        let mut on_unwind = OnUnwind(Some(give_up));
+        loop {
+            if let Some(token) = self.woken_by() {
+                on_unwind.0 = None;
+                return Some(token);
+            }
+            if park::park_until(deadline) == Wake::TimedOut && self.woken_by().is_none() {
+                let give_up = on_unwind.0.take().expect("give_up runs once");
+                return give_up(false);
+            }
+        }
+    }
 }
 
 /// A FIFO of waiters, each with the token of its registration.
@@ -94,6 +130,30 @@ impl WaitQueue {
     /// Appends a registration of `waiter` under `token`.
     pub(crate) fn push(&mut self, waiter: Arc<Waiter>, token: usize) {
         self.waiters.push_back((waiter, token));
+    }
+
+    /// Puts a registration at the head of the queue: for a waiter that was woken, lost the race for the
+    /// resource and waits again without losing its turn.
+    pub(crate) fn push_front(&mut self, waiter: Arc<Waiter>, token: usize) {
+        self.waiters.push_front((waiter, token));
+    }
+
+    /// The token of the oldest registration, if any.
+    pub(crate) fn front_token(&self) -> Option<usize> {
+        self.waiters.front().map(|(_, token)| *token)
+    }
+
+    /// Claims the oldest waiter that can still be claimed for `token` (instead of its registration's token)
+    /// without unparking it; returns it. The caller unparks it with `waiter.thread().unpark()`, typically after
+    /// releasing its lock so that the woken thread does not run into it. Skips (and drops) registrations whose
+    /// waiter was claimed elsewhere.
+    pub(crate) fn claim_one(&mut self, token: usize) -> Option<Arc<Waiter>> {
+        while let Some((waiter, _)) = self.waiters.pop_front() {
+            if waiter.claim(token) {
+                return Some(waiter);
+            }
+        }
+        None
     }
 
     /// Removes `waiter`'s registrations (after a timeout, cancellation or a wake from elsewhere).
@@ -161,6 +221,39 @@ mod tests {
         assert_eq!(gone.abort(), None);
         assert!(Arc::ptr_eq(&queue.wake_one().unwrap(), &next));
         assert_eq!(next.abort(), Some(0), "the waker won: the aborting side must pass the wake-up on");
+    }
+
+    #[test]
+    fn claim_one_skips_aborted_waiters_and_push_front_keeps_the_turn() {
+        let mut queue = WaitQueue::new();
+        let gone = Waiter::current();
+        let first = Waiter::current();
+        let second = Waiter::current();
+        queue.push(gone.clone(), 0);
+        queue.push(second.clone(), 2);
+        queue.push_front(first.clone(), 1);
+        assert_eq!(queue.front_token(), Some(1));
+        assert_eq!(gone.abort(), None);
+        assert!(Arc::ptr_eq(&queue.claim_one(7).unwrap(), &first));
+        assert_eq!(first.woken_by(), Some(7));
+        assert!(Arc::ptr_eq(&queue.claim_one(8).unwrap(), &second));
+        assert!(queue.claim_one(9).is_none());
+    }
+
+    #[test]
+    fn park_until_claimed_gives_up_at_the_deadline_and_returns_a_claim() {
+        let waiter = Waiter::current();
+        let deadline = Some(Instant::now() + std::time::Duration::from_millis(5));
+        assert_eq!(
+            waiter.park_until_claimed(deadline, |unwinding| {
+                assert!(!unwinding);
+                waiter.abort()
+            }),
+            None
+        );
+        let claimed = Waiter::current();
+        assert!(claimed.claim(3));
+        assert_eq!(claimed.park_until_claimed(None, |_| unreachable!()), Some(3));
     }
 
     #[test]
