@@ -183,10 +183,6 @@ impl<T> JoinHandle<T> {
             self.packet.thread.cancel();
         }
     }
-
-    pub(crate) fn packet(&self) -> &Arc<Packet<T>> {
-        &self.packet
-    }
 }
 
 impl<T> fmt::Debug for JoinHandle<T> {
