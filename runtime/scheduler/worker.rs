@@ -249,6 +249,12 @@ impl Worker {
         if self.spin_for_work() || !self.handle.prepare_sleep() {
             return;
         }
+        if self.others_have_new() {
+            // Work placed on another worker after our spin: it saw us awake and did not wake us, so we must
+            // look (protocol step 2 covers the other workers' injectors too).
+            self.handle.end_sleep();
+            return;
+        }
         let now = Instant::now();
         let trim_at = self.trim_stacks(now);
         let wake_at = match (self.timers.borrow().next_deadline(), trim_at) {
@@ -263,11 +269,15 @@ impl Worker {
         self.fire_timers();
     }
 
+    /// Whether another worker holds new green threads this one could steal.
+    fn others_have_new(&self) -> bool {
+        self.runtime.workers().iter().any(|w| w.index() != self.index() && w.has_new())
+    }
+
     /// Spins a few microseconds for work from other threads before the worker pays for a sleep and a wake-up.
     fn spin_for_work(&self) -> bool {
         for round in 0..SPIN_ROUNDS {
-            if self.handle.has_work() || self.runtime.workers().iter().any(|w| w.index() != self.index() && w.has_new())
-            {
+            if self.handle.has_work() || self.others_have_new() {
                 return true;
             }
             for _ in 0..(1 << round.min(6)) {
