@@ -1,4 +1,4 @@
-//! [`Channel`]: the state all three flavors share — one FIFO, two lists of parked parties, one lock — and
+//! [`Channel`]: the state all three flavors share — one FIFO, the lists of parked parties, one lock — and
 //! every operation on it: the plain ones behind [`Sender`](super::Sender) and [`Receiver`](super::Receiver)
 //! and the reserve/complete steps behind `select!`.
 //!
@@ -6,12 +6,12 @@
 
 use std::collections::VecDeque;
 use std::mem;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Instant;
 
 use super::error::{RecvError, RecvTimeoutError, SendError, SendTimeoutError, TryRecvError, TrySendError};
-use super::wait_list::{WaitList, Wakeups};
+use super::wait_list::{Handed, Packet, Slot, WaitList, Wakeups};
 use crate::park::{self, Wake};
 use crate::sync::wait_queue::Waiter;
 
@@ -27,13 +27,13 @@ pub(crate) enum Side {
     Receive,
 }
 
-/// What a `select!` holds between choosing an operation and completing it (see `select` in the module docs).
+/// What a `select!` holds between choosing an operation and completing it (select protocol).
 #[derive(Debug)]
 pub(crate) enum Reservation {
     /// One queued message is set aside for this receive (counted in `reserved_messages`).
     Message,
     /// This send may deposit one message: a buffer slot is set aside (`reserved_slots`), or, with zero
-    /// capacity, a parked receiver has been woken to take it.
+    /// capacity, a parked receiver is set aside for it (in `promised`).
     Room,
     /// The channel is disconnected: the operation completes with its error.
     Disconnected,
@@ -43,8 +43,10 @@ pub(crate) enum Reservation {
 
 /// The shared part of a channel: one per `bounded`/`unbounded` call, owned by its senders and receivers.
 pub(crate) struct Channel<T> {
-    /// Everything that changes, under one short lock; never held across a park or user code.
+    /// Everything that changes, under one short lock; never held across a park, a system call or user code.
     state: Mutex<State<T>>,
+    /// A copy of `State::disconnected`, so parked senders can notice it without the lock.
+    disconnected: AtomicBool,
     /// `None`: unbounded; `Some(0)`: zero capacity (rendezvous); `Some(n)`: at most `n` buffered messages.
     capacity: Option<usize>,
     /// Live `Sender` handles; the last one to go disconnects the channel.
@@ -55,18 +57,20 @@ pub(crate) struct Channel<T> {
 
 /// The locked part of a [`Channel`].
 struct State<T> {
-    /// Buffered messages, oldest first. With zero capacity: messages handed to a woken receiver that has not
-    /// picked them up yet (or that was cancelled first, leaving them for the next receiver).
+    /// Buffered messages, oldest first. With zero capacity: only messages promised to a claimed `select!`
+    /// receiver, or given back by a receiver cancelled as they arrived.
     queue: VecDeque<T>,
-    /// Messages at the front of `queue` that belong to selected-but-uncompleted receives; never more than
-    /// `queue.len()`. Other receivers only take what is beyond this count.
+    /// How many queued messages belong to selected-but-uncompleted receives (never more than `queue.len()`);
+    /// other receivers only take messages beyond this count.
     reserved_messages: usize,
-    /// Buffer slots promised to selected-but-uncompleted sends; counted as full.
+    /// Buffer slots promised to selected-but-uncompleted sends; counted as taken.
     reserved_slots: usize,
-    /// Parked senders (buffered: waiting for room; zero capacity: waiting for a receiver, with their message).
+    /// Parked senders: plain ones with their message, `select!`s without.
     senders: WaitList<T>,
-    /// Parked receivers.
+    /// Parked receivers: plain ones with a slot, `select!`s without.
     receivers: WaitList<T>,
+    /// Zero capacity: parked receivers set aside for selected-but-uncompleted sends.
+    promised: WaitList<T>,
     /// Set once, when the last sender or the last receiver goes.
     disconnected: bool,
 }
@@ -90,8 +94,10 @@ impl<T> Channel<T> {
                 reserved_slots: 0,
                 senders: WaitList::new(),
                 receivers: WaitList::new(),
+                promised: WaitList::new(),
                 disconnected: false,
             }),
+            disconnected: AtomicBool::new(false),
             capacity,
             senders: AtomicUsize::new(1),
             receivers: AtomicUsize::new(1),
@@ -107,11 +113,6 @@ impl<T> Channel<T> {
     /// Zero capacity: a send needs a parked receiver.
     fn is_zero(&self) -> bool {
         self.capacity == Some(0)
-    }
-
-    /// Bounded with a buffer: receives make room for parked senders.
-    fn is_bounded_buffer(&self) -> bool {
-        self.capacity.is_some_and(|capacity| capacity > 0)
     }
 
     /// Buffered flavors: whether one more message fits (reserved slots count as taken).
@@ -133,7 +134,7 @@ impl<T> Channel<T> {
         counter.fetch_add(1, Ordering::Relaxed);
     }
 
-    /// A handle on `side` is dropped; the last one disconnects (protocol "disconnection").
+    /// A handle on `side` is dropped; the last one disconnects.
     pub(crate) fn drop_handle(&self, side: Side) {
         let counter = match side {
             Side::Send => &self.senders,
@@ -144,15 +145,18 @@ impl<T> Channel<T> {
         }
     }
 
-    /// Marks the channel disconnected and wakes every parked party. When the receivers are gone the buffer is
-    /// dropped too — outside the lock, since message destructors are user code.
+    /// Marks the channel disconnected and wakes every parked party (protocol "disconnection"). When the
+    /// receivers are gone the buffer is dropped too — outside the lock, since message destructors are user
+    /// code.
     fn disconnect(&self, side: Side) {
         let mut wakeups = Wakeups::default();
         let dropped = {
             let mut state = self.lock();
             state.disconnected = true;
+            self.disconnected.store(true, Ordering::Release);
             state.senders.wake_all(&mut wakeups);
             state.receivers.wake_all(&mut wakeups);
+            state.promised.wake_all(&mut wakeups);
             match side {
                 Side::Receive => {
                     debug_assert_eq!(state.reserved_messages, 0, "a selected receive holds a receiver");
@@ -194,34 +198,35 @@ impl<T> Channel<T> {
         }
     }
 
-    // ---- non-blocking operations (protocol steps "send" 1 and "receive" 1) -------------------------------
+    // ---- the steps every operation shares ----------------------------------------------------------------
 
-    /// Sends without waiting: into the buffer if there is room, or (zero capacity) to a parked receiver,
-    /// which is claimed in the same critical section so the message is promised to it.
+    /// Send step 1: to the oldest parked receiver (into its slot, or queued for a claimed select), else into
+    /// the buffer if there is room.
     fn try_send_locked(&self, state: &mut State<T>, message: T, wakeups: &mut Wakeups) -> Result<(), TrySendError<T>> {
         if state.disconnected {
             return Err(TrySendError::Disconnected(message));
         }
-        if self.is_zero() {
-            if !state.receivers.wake_one(None, wakeups) {
-                return Err(TrySendError::Full(message));
+        match state.receivers.hand_over(message, wakeups) {
+            Handed::Direct => Ok(()),
+            Handed::Claimed(message) => {
+                state.queue.push_back(message);
+                Ok(())
             }
-        } else if self.has_room(state) {
-            state.receivers.wake_one(None, wakeups);
-        } else {
-            return Err(TrySendError::Full(message));
+            Handed::Nobody(message) if !self.is_zero() && self.has_room(state) => {
+                state.queue.push_back(message);
+                Ok(())
+            }
+            Handed::Nobody(message) => Err(TrySendError::Full(message)),
         }
-        state.queue.push_back(message);
-        Ok(())
     }
 
-    /// Receives without waiting: the oldest unreserved message, or (zero capacity) the message of the oldest
-    /// parked sender, whose send completes as it is claimed.
+    /// Receive step 1: the oldest unreserved message (then room is made for a parked sender), or, with zero
+    /// capacity, the message of the oldest parked sender, whose send completes as it is taken.
     fn try_recv_locked(&self, state: &mut State<T>, wakeups: &mut Wakeups) -> Result<T, TryRecvError> {
         if state.queue.len() > state.reserved_messages {
             let message = state.queue.pop_front().expect("the queue holds more than the reserved messages");
-            if self.is_bounded_buffer() {
-                state.senders.wake_one(None, wakeups);
+            if !state.senders.is_empty() {
+                self.settle(state, wakeups);
             }
             return Ok(message);
         }
@@ -237,6 +242,48 @@ impl<T> Channel<T> {
         }
     }
 
+    /// Restores progress after the state changed: queued messages go to parked receivers, free room to
+    /// parked senders (whose messages may in turn feed receivers).
+    fn settle(&self, state: &mut State<T>, wakeups: &mut Wakeups) {
+        loop {
+            if state.queue.len() > state.reserved_messages && !state.receivers.is_empty() {
+                let message = state.queue.pop_front().expect("the queue holds more than the reserved messages");
+                match state.receivers.hand_over(message, wakeups) {
+                    Handed::Direct => continue,
+                    // One receiver is on its way for it (or none is parked): leave it first in line.
+                    Handed::Claimed(message) | Handed::Nobody(message) => state.queue.push_front(message),
+                }
+            }
+            if self.is_zero() || state.senders.is_empty() || !self.has_room(state) {
+                return;
+            }
+            match state.senders.make_room(wakeups) {
+                Some(message) => state.queue.push_back(message),
+                None => return, // a select sender was woken to use the room, or nobody was left
+            }
+        }
+    }
+
+    /// Gives back a message a cancelled receiver was handed: to the next parked receiver, or first in line.
+    fn redeliver(&self, state: &mut State<T>, message: T, wakeups: &mut Wakeups) {
+        match state.receivers.hand_over(message, wakeups) {
+            Handed::Direct => {}
+            Handed::Claimed(message) | Handed::Nobody(message) => state.queue.push_front(message),
+        }
+    }
+
+    /// Parks until `waiter` is claimed, the channel disconnects or `deadline` passes.
+    #[track_caller]
+    fn wait(&self, waiter: &Waiter, deadline: Option<Instant>) {
+        while waiter.woken_by().is_none() && !self.disconnected.load(Ordering::Acquire) {
+            if park::park_until(deadline) == Wake::TimedOut {
+                return;
+            }
+        }
+    }
+
+    // ---- plain operations --------------------------------------------------------------------------------
+
     /// [`Sender::try_send`](super::Sender::try_send).
     pub(crate) fn try_send(&self, message: T) -> Result<(), TrySendError<T>> {
         let mut wakeups = Wakeups::default();
@@ -251,9 +298,7 @@ impl<T> Channel<T> {
         self.try_recv_locked(&mut state, &mut wakeups)
     }
 
-    // ---- blocking operations ---------------------------------------------------------------------------
-
-    /// Sends, parking until there is room (or a receiver), the channel disconnects, or `deadline`.
+    /// Sends, parking until a receiver or room takes the message, the channel disconnects, or `deadline`.
     #[track_caller]
     pub(crate) fn send(&self, mut message: T, deadline: Option<Instant>) -> Result<(), SendTimeoutError<T>> {
         let mut wakeups = Wakeups::default();
@@ -267,17 +312,25 @@ impl<T> Channel<T> {
             if expired(deadline) {
                 return Err(SendTimeoutError::Timeout(message));
             }
-            if self.is_zero() {
-                // Protocol "zero capacity", step 2: park the message with the registration.
-                let (relocked, kept) = self.park(state, Side::Send, Some(message), deadline, &mut wakeups);
-                state = relocked;
-                match kept {
-                    None => return Ok(()),
-                    Some(kept) => message = kept,
-                }
-            } else {
-                state = self.park(state, Side::Send, None, deadline, &mut wakeups).0;
+            // Send step 2: park with the message in the registration.
+            let waiter = Waiter::current();
+            state.senders.push(waiter.clone(), 0, Packet::Message(message));
+            drop(state);
+            wakeups.unpark();
+            let registration = SendRegistration { channel: self, waiter: Some(waiter) };
+            self.wait(registration.waiter(), deadline);
+            let waiter = registration.disarm();
+            if waiter.woken_by().is_some() {
+                // Send step 3: claimed means a receiver took the message.
+                Waiter::recycle(waiter);
+                return Ok(());
             }
+            state = self.lock();
+            match state.senders.remove(&waiter) {
+                None => return Ok(()), // taken just now
+                Some(kept) => message = kept.expect("a plain send parks its message"),
+            }
+            Waiter::recycle(waiter);
         }
     }
 
@@ -295,71 +348,39 @@ impl<T> Channel<T> {
             if expired(deadline) {
                 return Err(RecvTimeoutError::Timeout);
             }
-            state = self.park(state, Side::Receive, None, deadline, &mut wakeups).0;
-        }
-    }
-
-    /// Registers the caller on `side` (with `message` for a zero-capacity send), releases the lock, parks
-    /// until claimed or `deadline`, then relocks and withdraws the registration. Returns the lock and the
-    /// parked message if it is still the caller's (None: a receiver took it — the send is complete).
-    ///
-    /// If the park unwinds (cancellation, expired `timeout` scope), the [`Registration`] guard withdraws
-    /// instead and passes on a wake-up it can no longer use.
-    #[track_caller]
-    fn park<'a>(
-        &'a self,
-        mut state: MutexGuard<'a, State<T>>,
-        side: Side,
-        message: Option<T>,
-        deadline: Option<Instant>,
-        wakeups: &mut Wakeups,
-    ) -> (MutexGuard<'a, State<T>>, Option<T>) {
-        let waiter = Waiter::current();
-        let carries_message = message.is_some();
-        match side {
-            Side::Send => state.senders.push(waiter.clone(), 0, message),
-            Side::Receive => {
-                state.receivers.push(waiter.clone(), 0, None);
-                if self.is_zero() {
-                    // A `select!` send arm parked here waits for a receiver before it produces its message.
-                    state.senders.wake_one(None, wakeups);
+            // Receive step 2: park with a slot for the message.
+            let slot = Slot::new();
+            let waiter = Waiter::current();
+            state.receivers.push(waiter.clone(), 0, Packet::Slot(slot.pointer()));
+            if self.is_zero() {
+                // A select's send arm parked here waits for a receiver before it produces its message.
+                state.senders.wake_retry(None, &mut wakeups);
+            }
+            drop(state);
+            wakeups.unpark();
+            let registration = ReceiveRegistration { channel: self, waiter: Some(waiter), slot: &slot };
+            self.wait(registration.waiter(), deadline);
+            let waiter = registration.disarm();
+            if waiter.woken_by().is_some() {
+                // Receive step 3: the claimer removed the registration and filled the slot first — unless the
+                // claim was a disconnection.
+                Waiter::recycle(waiter);
+                // SAFETY: we observed our claim (acquire), so the claimer's write is complete and it will not
+                // touch the slot again; it removed the registration, so nobody else has its address.
+                if let Some(message) = unsafe { slot.take() } {
+                    return Ok(message);
                 }
+                state = self.lock();
+                continue;
             }
-        }
-        drop(state);
-        wakeups.unpark();
-        let mut registration = Registration { channel: self, side, waiter, carries_message, armed: true };
-        while registration.waiter.woken_by().is_none() {
-            if park::park_until(deadline) == Wake::TimedOut {
-                break;
-            }
-        }
-        let mut state = self.lock();
-        registration.armed = false;
-        let kept = state.list(side).remove(&registration.waiter);
-        // Claimed or not, the caller retries under this lock: a message meant for it is still there to take,
-        // so no wake-up needs passing on.
-        registration.waiter.abort();
-        (state, kept)
-    }
-
-    /// Hands a wake-up that a cancelled waiter on `side` can no longer use to the next one, if there is
-    /// anything for it to do.
-    fn pass_on(&self, state: &mut State<T>, side: Side, wakeups: &mut Wakeups) {
-        if state.disconnected {
-            return; // everybody was woken already
-        }
-        match side {
-            Side::Receive => {
-                if state.queue.len() > state.reserved_messages {
-                    state.receivers.wake_one(None, wakeups);
-                }
-            }
-            Side::Send => {
-                let room =
-                    if self.is_zero() { state.receivers.has_claimable(None, false) } else { self.has_room(state) };
-                if room {
-                    state.senders.wake_one(None, wakeups);
+            state = self.lock();
+            let registered = state.receivers.remove(&waiter).is_some() || state.promised.remove(&waiter).is_some();
+            Waiter::recycle(waiter);
+            if !registered {
+                // Claimed just now. SAFETY: we hold the lock and the registration is gone, so no claimer can
+                // write the slot any more (wait_list.rs, "Safety of slots").
+                if let Some(message) = unsafe { slot.take() } {
+                    return Ok(message);
                 }
             }
         }
@@ -392,7 +413,9 @@ impl<T> Channel<T> {
                     return Some(Reservation::Disconnected);
                 }
                 if self.is_zero() {
-                    state.receivers.wake_one(None, &mut wakeups).then_some(Reservation::Room)
+                    let receiver = state.receivers.pop_pairable()?;
+                    state.promised.push_entry(receiver);
+                    Some(Reservation::Room)
                 } else if self.has_room(&state) {
                     state.reserved_slots += 1;
                     Some(Reservation::Room)
@@ -404,8 +427,8 @@ impl<T> Channel<T> {
     }
 
     /// Select step 3: registers `waiter` under `token` unless the operation is ready now (then returns true
-    /// and registers nothing). `waiter` may have registrations on this very channel (a send and a receive
-    /// arm); it never counts as its own counterpart.
+    /// and registers nothing). `waiter` may be registered on this very channel for the other side (a send
+    /// and a receive arm); it never counts as its own counterpart.
     pub(crate) fn register(&self, side: Side, waiter: &Arc<Waiter>, token: usize) -> bool {
         let mut wakeups = Wakeups::default();
         let mut state = self.lock();
@@ -414,26 +437,23 @@ impl<T> Channel<T> {
         }
         match side {
             Side::Receive => {
-                let ready = state.queue.len() > state.reserved_messages
-                    || (self.is_zero() && state.senders.has_claimable(Some(waiter), true));
+                let ready =
+                    state.queue.len() > state.reserved_messages || (self.is_zero() && state.senders.has_message());
                 if ready {
                     return true;
                 }
-                state.receivers.push(waiter.clone(), token, None);
+                state.receivers.push(waiter.clone(), token, Packet::Retry);
                 if self.is_zero() {
-                    state.senders.wake_one(Some(waiter), &mut wakeups);
+                    state.senders.wake_retry(Some(waiter), &mut wakeups);
                 }
             }
             Side::Send => {
-                let ready = if self.is_zero() {
-                    state.receivers.has_claimable(Some(waiter), false)
-                } else {
-                    self.has_room(&state)
-                };
+                let ready =
+                    if self.is_zero() { state.receivers.has_pairable(Some(waiter)) } else { self.has_room(&state) };
                 if ready {
                     return true;
                 }
-                state.senders.push(waiter.clone(), token, None);
+                state.senders.push(waiter.clone(), token, Packet::Retry);
             }
         }
         false
@@ -441,15 +461,32 @@ impl<T> Channel<T> {
 
     /// Select step 5: removes `waiter`'s registrations on `side`.
     pub(crate) fn unregister(&self, side: Side, waiter: &Arc<Waiter>) {
-        let removed = self.lock().list(side).remove(waiter);
-        debug_assert!(removed.is_none(), "a select registration carries no message");
+        let mut state = self.lock();
+        match side {
+            Side::Send => {
+                state.senders.remove(waiter);
+            }
+            Side::Receive => {
+                state.receivers.remove(waiter);
+                state.promised.remove(waiter);
+            }
+        }
     }
 
-    /// A `select!` that was claimed through this channel but unwinds passes the wake-up on.
-    pub(crate) fn pass_on_wakeup(&self, side: Side) {
+    /// A `select!` claimed through this channel unwinds instead of retrying: passes the wake-up on.
+    pub(crate) fn pass_on(&self, side: Side) {
         let mut wakeups = Wakeups::default();
         let mut state = self.lock();
-        self.pass_on(&mut state, side, &mut wakeups);
+        if state.disconnected {
+            return; // everybody was woken already
+        }
+        if side == Side::Send && self.is_zero() {
+            if state.receivers.has_pairable(None) {
+                state.senders.wake_retry(None, &mut wakeups);
+            }
+        } else {
+            self.settle(&mut state, &mut wakeups);
+        }
     }
 
     /// Gives back a reservation that will not be completed (`Select::ready`, or an abandoned selection).
@@ -459,13 +496,18 @@ impl<T> Channel<T> {
         match (side, reservation) {
             (Side::Receive, Reservation::Message) => {
                 state.reserved_messages -= 1;
-                state.receivers.wake_one(None, &mut wakeups);
+                self.settle(&mut state, &mut wakeups);
             }
-            (Side::Send, Reservation::Room) if !self.is_zero() => {
+            (Side::Send, Reservation::Room) if self.is_zero() => {
+                // The receiver set aside (unless it left meanwhile) is first in line again.
+                if let Some(receiver) = state.promised.pop_entry() {
+                    state.receivers.push_entry_front(receiver);
+                }
+            }
+            (Side::Send, Reservation::Room) => {
                 state.reserved_slots -= 1;
-                state.senders.wake_one(None, &mut wakeups);
+                self.settle(&mut state, &mut wakeups);
             }
-            // Zero capacity: the receiver woken for us finds nothing and parks again.
             _ => {}
         }
     }
@@ -478,9 +520,7 @@ impl<T> Channel<T> {
                 let mut state = self.lock();
                 state.reserved_messages -= 1;
                 let message = state.queue.pop_front().expect("a reserved message stays in the queue");
-                if self.is_bounded_buffer() {
-                    state.senders.wake_one(None, &mut wakeups);
-                }
+                self.settle(&mut state, &mut wakeups);
                 Ok(message)
             }
             _ => Err(RecvError),
@@ -489,66 +529,98 @@ impl<T> Channel<T> {
 
     /// Select step 6 for a send: deposits the message in the reserved room.
     pub(crate) fn complete_send(&self, reservation: Reservation, message: T) -> Result<(), SendError<T>> {
-        match reservation {
-            Reservation::Room => {
-                let mut wakeups = Wakeups::default();
-                let mut state = self.lock();
-                if !self.is_zero() {
-                    state.reserved_slots -= 1;
-                }
-                if state.disconnected {
-                    return Err(SendError(message));
-                }
-                state.queue.push_back(message);
-                state.receivers.wake_one(None, &mut wakeups);
-                Ok(())
+        let Reservation::Room = reservation else {
+            return Err(SendError(message));
+        };
+        let mut wakeups = Wakeups::default();
+        let mut state = self.lock();
+        if !self.is_zero() {
+            state.reserved_slots -= 1;
+        }
+        if state.disconnected {
+            return Err(SendError(message));
+        }
+        let handed = if self.is_zero() {
+            // The receiver set aside, if it is still there; else whoever is parked now.
+            match state.promised.hand_over(message, &mut wakeups) {
+                Handed::Nobody(message) => state.receivers.hand_over(message, &mut wakeups),
+                handed => handed,
             }
-            _ => Err(SendError(message)),
+        } else {
+            state.receivers.hand_over(message, &mut wakeups)
+        };
+        match handed {
+            Handed::Direct => {}
+            // With zero capacity and no receiver left this queues a message in a rendezvous channel: the one
+            // loose window of the select protocol (module docs); the next receiver takes it.
+            Handed::Claimed(message) | Handed::Nobody(message) => state.queue.push_back(message),
         }
+        Ok(())
     }
 }
 
-impl<T> State<T> {
-    /// The parked parties of `side`.
-    fn list(&mut self, side: Side) -> &mut WaitList<T> {
-        match side {
-            Side::Send => &mut self.senders,
-            Side::Receive => &mut self.receivers,
-        }
-    }
-}
-
-/// A plain operation's registration while it parks; if the park unwinds, withdraws it (cancellation, steps
-/// 1–3 in the module docs).
-struct Registration<'a, T> {
+/// A parked plain send's registration; if the park unwinds, withdraws it (cancellation step 1).
+struct SendRegistration<'a, T> {
     /// The channel registered with.
     channel: &'a Channel<T>,
-    /// Which list the registration is in.
-    side: Side,
-    /// The parked thread's waiter.
-    waiter: Arc<Waiter>,
-    /// A zero-capacity send that parked its message: a claim means a receiver took it, nothing to pass on.
-    carries_message: bool,
-    /// True until the normal path withdraws; the drop then does nothing.
-    armed: bool,
+    /// The parked thread's waiter; taken by the normal path ([`disarm`](SendRegistration::disarm)).
+    waiter: Option<Arc<Waiter>>,
 }
 
-impl<T> Drop for Registration<'_, T> {
+impl<T> SendRegistration<'_, T> {
+    fn waiter(&self) -> &Arc<Waiter> {
+        self.waiter.as_ref().expect("armed")
+    }
+
+    /// The park returned normally: the caller finishes; the drop does nothing.
+    fn disarm(mut self) -> Arc<Waiter> {
+        self.waiter.take().expect("armed")
+    }
+}
+
+impl<T> Drop for SendRegistration<'_, T> {
     fn drop(&mut self) {
-        if !self.armed {
-            return;
-        }
-        let mut wakeups = Wakeups::default();
-        let kept = {
-            let mut state = self.channel.lock();
-            let kept = state.list(self.side).remove(&self.waiter);
-            if self.waiter.abort().is_some() && !self.carries_message {
-                self.channel.pass_on(&mut state, self.side, &mut wakeups);
-            }
-            kept
-        };
-        // A cancelled zero-capacity sender's message was never delivered: it is dropped here, with the
-        // unwinding sender, after the lock is released.
+        let Some(waiter) = self.waiter.take() else { return };
+        // Still registered: the message was never delivered, and is dropped here, with the unwinding sender,
+        // after the lock is released. Not registered: a receiver took it; the send happened.
+        let kept = self.channel.lock().senders.remove(&waiter);
         drop(kept);
+    }
+}
+
+/// A parked plain receive's registration; if the park unwinds, withdraws it (cancellation steps 2–3).
+struct ReceiveRegistration<'a, T> {
+    /// The channel registered with.
+    channel: &'a Channel<T>,
+    /// The parked thread's waiter; taken by the normal path ([`disarm`](ReceiveRegistration::disarm)).
+    waiter: Option<Arc<Waiter>>,
+    /// Where a claimer puts the message.
+    slot: &'a Slot<T>,
+}
+
+impl<T> ReceiveRegistration<'_, T> {
+    fn waiter(&self) -> &Arc<Waiter> {
+        self.waiter.as_ref().expect("armed")
+    }
+
+    /// The park returned normally: the caller finishes; the drop does nothing.
+    fn disarm(mut self) -> Arc<Waiter> {
+        self.waiter.take().expect("armed")
+    }
+}
+
+impl<T> Drop for ReceiveRegistration<'_, T> {
+    fn drop(&mut self) {
+        let Some(waiter) = self.waiter.take() else { return };
+        let mut wakeups = Wakeups::default();
+        let mut state = self.channel.lock();
+        let registered = state.receivers.remove(&waiter).is_some() || state.promised.remove(&waiter).is_some();
+        if !registered {
+            // A claimer got here first and may have handed us a message we will not return: pass it on.
+            // SAFETY: we hold the lock and the registration is gone, so no claimer can write the slot any more.
+            if let Some(message) = unsafe { self.slot.take() } {
+                self.channel.redeliver(&mut state, message, &mut wakeups);
+            }
+        }
     }
 }

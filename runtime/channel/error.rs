@@ -1,6 +1,8 @@
 //! The errors of channel operations, as in crossbeam-channel: each says why the operation failed and, for
 //! sends, gives the message back.
 
+#![forbid(unsafe_code)]
+
 use std::error;
 use std::fmt;
 

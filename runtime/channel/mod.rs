@@ -2,7 +2,7 @@
 //! [`select!`](crate::select).
 //!
 //! Swap `crossbeam_channel::` for `green::channel::` and the code runs unchanged: [`bounded`],
-//! [`unbounded`], `bounded(0)` for a rendezvous, [`after`], [`at`], [`tick`], [`never`], the same
+//! [`unbounded`], `bounded(0)` for a rendezvous, [`after`], [`at`], [`tick`], [`never`](fn@never), the same
 //! [`Sender`]/[`Receiver`] methods and errors, [`Select`] and `select!`. The difference is in waiting: a send
 //! or receive that must wait parks its green thread — the worker runs other green threads meanwhile — or,
 //! called from a plain OS thread, blocks it. Any mix works: green threads on the same or different workers
@@ -38,101 +38,110 @@
 //! ```
 //!
 //! # Design
-//! All three flavors are one [`Channel`](channel::Channel): a FIFO (`VecDeque`) and two
-//! [`WaitList`](wait_list::WaitList)s — parked senders, parked receivers — under one short `std` mutex, held
-//! for a few dozen instructions and never across a park or user code (no message is dropped under it).
-//! Bounded and unbounded differ only in when the buffer is full. A zero-capacity channel uses the same FIFO
-//! as a hand-off area: a message enters it only together with a claim on a parked receiver that will take it.
+//! All three flavors are one `Channel`: a FIFO buffer (`VecDeque`) and lists of parked
+//! parties (`WaitList`) under one short `std` mutex, held for a few dozen instructions
+//! and never across a park, a system call or user code (no message is dropped under it). Bounded and
+//! unbounded differ only in when the buffer is full; zero capacity has no room at all, so a send needs a
+//! parked receiver (or a parked sender waits for one).
 //!
-//! Parking uses the runtime's one primitive ([`crate::park`]): a [`Waiter`](crate::sync::wait_queue) is
-//! registered in a wait list, the thread parks until a waker *claims* the waiter (a CAS: the first waker wins,
-//! recording the token of its registration), and the woken party retries its operation. Wakers claim under
-//! the channel lock but unpark after releasing it. A waiter is allocated only when an operation must wait;
-//! the fast paths take the lock once and do not allocate (bounded channels preallocate their buffer).
+//! Parking uses the runtime's one primitive (`park::park_until`): a `Waiter` (`sync::wait_queue`) is
+//! registered in a wait list and the thread parks until a waker *claims* it — a CAS; the first waker wins and
+//! records the token of its registration. Wakers claim under the lock and unpark after releasing it. Like Go's
+//! channels, a claim also hands over the message, so a woken party is done without retaking the lock:
+//! a parked receiver waits with a *slot* in its own stack frame that the sender fills before claiming it, and
+//! a parked sender waits with its *message* in its registration, which the receiver takes as it claims it.
+//! A thread reuses its waiter (`Waiter::recycle`); the fast paths take the lock
+//! once and allocate nothing (bounded channels preallocate their buffer).
 //!
 //! # State
-//! - `queue`: buffered messages, oldest first; with zero capacity, messages promised to claimed receivers.
+//! - `queue`: buffered messages, oldest first. With zero capacity it is empty except for a message promised
+//!   to a claimed `select!` receiver, or given back by a receiver cancelled as it was handed the message.
 //! - `reserved_messages` / `reserved_slots`: what chosen-but-uncompleted `select!` operations hold. Receivers
 //!   only take messages beyond `reserved_messages`; senders count `reserved_slots` as taken room.
-//! - `senders` / `receivers`: registrations of parked parties. A zero-capacity sender's registration carries
-//!   its message.
-//! - `disconnected`: set once, when the last sender or the last receiver is dropped (handle counts are
-//!   atomics outside the lock). Only one side can be gone while the other still operates, so one flag says
-//!   enough: a send fails, a receive first drains the buffer.
+//! - `senders` / `receivers`: parked parties. A plain sender's registration holds its message, a plain
+//!   receiver's points at its slot; a `select!` registration holds neither and is only woken to retry.
+//! - `promised`: zero capacity only — parked receivers set aside for chosen-but-uncompleted select sends.
+//! - `disconnected`: set once, when the last sender or the last receiver is dropped (handle counts are atomics
+//!   outside the lock; an atomic copy of the flag lets parked senders see it). Only one side can be gone while
+//!   the other still operates, so one flag says enough: a send fails, a receive first drains the buffer.
+//!
+//! Progress rule: whatever makes a message or room available (a send, a receive, a release, a cancellation)
+//! hands it to a parked party on the spot, or claims one that will come for it; so nobody stays parked while
+//! what it waits for sits unclaimed in the channel.
 //!
 //! # Protocols
-//! **Send** (buffered):
-//! 1. Lock. Disconnected: fail with the message. Room: push it, claim the oldest parked receiver, done.
-//! 2. Full: register a fresh waiter in `senders`, unlock, park until claimed (or the deadline).
-//! 3. Relock, withdraw the registration, go to 1. A receive that makes room claims one parked sender; a
-//!    sender that finds the room taken again (another sender was faster) simply parks again.
+//! **Send**:
+//! 1. Lock. Disconnected: fail with the message. A parked receiver: hand the message over — into its slot,
+//!    then claim it; or, for a `select!`, claim it and queue the message for it. Else room in the buffer: push.
+//!    Done.
+//! 2. Full (zero capacity: no receiver): register a waiter whose registration holds the message; unlock;
+//!    park until claimed, disconnected, or the deadline.
+//! 3. Claimed: a receiver took the message — done, without the lock. Otherwise relock and remove the
+//!    registration: if it is gone, the message was taken just now (done); else take the message back and go
+//!    to 1 (which fails on disconnection, or times out).
 //!
 //! **Receive**:
-//! 1. Lock. A message beyond the reserved ones: pop it; if bounded, claim one parked sender (room was made);
-//!    done. Zero capacity and a sender parked with its message: take the message and claim the sender, whose
-//!    send is thereby complete. Disconnected and empty: fail.
-//! 2. Empty: register in `receivers`; with zero capacity also claim one parked *select* sender (one that
-//!    waits for a receiver before producing its message, see select step 6). Unlock, park until claimed.
-//! 3. Relock, withdraw, go to 1.
+//! 1. Lock. An unreserved buffered message: pop it; the room it leaves goes at once to the oldest parked
+//!    sender (its message moves into the buffer and it is claimed: its send is complete; a `select!` sender is
+//!    claimed to retry). Zero capacity: take the message of the oldest parked sender and claim it. Else
+//!    disconnected: fail.
+//! 2. Empty: register a waiter pointing at a fresh slot; with zero capacity also claim one parked `select!`
+//!    sender (it produces its message only once a receiver waits, see select step 6). Unlock, park.
+//! 3. Claimed: read the slot — the message, done without the lock (an empty slot means disconnection: go to
+//!    1). Otherwise relock and remove the registration; if it is gone it was claimed just now: read the slot.
 //!
-//! **Zero capacity** (rendezvous): a message is always owned by exactly one party.
-//! 1. A sender that finds a parked receiver claims it and pushes the message into `queue` in the same
-//!    critical section: it is now the channel's, promised to that receiver; the send is complete.
-//! 2. Otherwise the sender parks *with its message in its registration*. It stays the sender's: a receiver
-//!    takes it only by removing the registration and claiming the sender in one critical section (receive
-//!    step 1). Woken, the sender relocks: registration gone — delivered; still there — it takes its message
-//!    back (timeout, disconnection, spurious wake) and retries or fails.
-//!
-//! **Cancellation** keeps exactly-once because every blocked operation withdraws in a drop guard that runs
-//! when the park unwinds:
-//! 1. Lock, remove the registration. A zero-capacity sender whose registration is still there takes its
-//!    message back and drops it after unlocking: it dies with the sender, never delivered. Registration
-//!    already gone: a receiver took the message before the cancellation, and the send counts as done.
-//! 2. [`Waiter::abort`](crate::sync::wait_queue): if a waker claimed us before we gave up, the wake-up was
-//!    meant to make us take a message (or room), which we no longer will. Pass it on: claim the next parked
-//!    receiver if a message is there (or the next sender if room is).
-//! 3. A receiver never holds a message while parked, so a cancelled receiver loses nothing: the message it
-//!    was woken for stays in the channel for the next receiver.
+//! **Cancellation** (or an expired [`timeout`](crate::timeout) scope) unwinds out of the park of step 2. A
+//! drop guard then withdraws under the lock, which keeps every message exactly once:
+//! 1. A sender still registered takes its message back; it is dropped (after unlocking) with the unwinding
+//!    sender, never delivered. A sender no longer registered had its message taken: the send happened.
+//! 2. A receiver still registered leaves with nothing. A receiver no longer registered was claimed: if its
+//!    slot holds a message, the message goes back to the channel — to the next parked receiver, or first in
+//!    line in the buffer (with zero capacity too: it was sent, so it waits for the next receive; a bounded
+//!    buffer may briefly hold one more than its capacity).
+//! 3. A `select!` claimed through a channel but unwinding passes the wake-up on: the next parked receiver
+//!    gets the queued message, or the next parked sender the room.
 //!
 //! **Select** (`select!`, [`Select`]): choosing reserves an operation; completing performs it.
 //! 1. Try every operation once, in a random order (Fisher–Yates), so that among ready operations each is
-//!    equally likely. A ready receive reserves a message (`reserved_messages += 1`; zero capacity: take a
-//!    parked sender's message into `queue` first); a ready send reserves room (`reserved_slots += 1`; zero
-//!    capacity: claim a parked receiver). A disconnected channel is ready too (its operation fails).
-//! 2. Nothing ready: with `default` return now; with a deadline that passed return.
+//!    equally likely. A ready receive reserves a message (`reserved_messages += 1`; zero capacity: first move a
+//!    parked sender's message into `queue`, completing its send); a ready send reserves room (`reserved_slots
+//!    += 1`; zero capacity: move a parked receiver into `promised`). A disconnected channel is ready too (its
+//!    operation fails).
+//! 2. Nothing ready: with `default` return now; with a deadline that passed, return.
 //! 3. Create one waiter and register it with every channel, each under the operation's index as token. Under
 //!    each lock, re-check readiness first (so no wake-up slips between step 1 and here): if ready, claim our
 //!    own waiter with that index instead of registering, and stop.
 //! 4. Park until claimed, the deadline, or the earliest timer arm ([`after`], [`tick`]) is due.
 //! 5. Withdraw from every channel, then `abort`: it returns the index of the registration that claimed us.
 //! 6. Reserve that operation; if it was taken meanwhile, go back to 1. Completion ([`SelectedOperation`])
-//!    pops the reserved message or deposits into the reserved room. Send arms evaluate their message only
-//!    now, so with zero capacity a select send parks *without* a message; a receiver that comes claims it
-//!    (receive step 2) and parks, and the select's retry claims that receiver and deposits.
+//!    pops the reserved message, or delivers into the reserved room (zero capacity: to the promised receiver,
+//!    into its slot). A send arm evaluates its message only then, so with zero capacity a parked select send
+//!    has no message to offer: a receiver that comes claims it (receive step 2) and parks, and the select's
+//!    retry pairs with that receiver.
 //!
-//! If the park of step 4 unwinds, a guard withdraws and passes on a wake-up that arrived meanwhile (as
-//! cancellation step 2). A reservation that is not completed (`Select::ready`, or a panic between choosing
-//! and completing) is released: the message or room becomes available again and one parked party is claimed.
-//! One window is looser than crossbeam's: a zero-capacity select send claims a receiver at step 1 and
-//! deposits at completion; if that receiver runs in between, finds nothing and parks again, the deposit may
-//! go to another receiver, or wait in `queue` for the next one. The message is still delivered exactly once.
+//! A reservation that is not completed (`Select::ready`, or an unwinding between choosing and completing) is
+//! released: the message or room becomes available again and is handed to a parked party; a promised
+//! receiver goes back to the front of `receivers`. One window is looser than crossbeam's: if a promised
+//! receiver leaves (timeout, cancellation) before the select send completes, the message goes to another
+//! parked receiver or, if there is none, waits in `queue` for the next receive — delivered exactly once, but
+//! not in a rendezvous.
 //!
 //! # Ownership
 //! Handles (`Sender`, `Receiver`) are `Send + Sync` when `T: Send` and share the channel through an `Arc`;
-//! any thread, green or OS, may operate on it. Registrations and the queue are touched only under the lock.
-//! This module has no `unsafe` code.
+//! any thread, green or OS, may operate on it. The queue and registrations are touched only under the lock.
+//! A slot is written by a claimer under the lock while its registration is listed and read by its owner after
+//! the claim (`wait_list`, "Safety of slots"): that, and the slot reads in `channel`, are the only `unsafe`
+//! code; every other file forbids it.
 //!
 //! # Layout
-//! - `channel`: [`Channel`](channel::Channel), its state and every operation on it.
-//! - `wait_list`: the parked parties of one side, with zero-capacity senders' messages.
+//! - `channel`: `Channel`, its state and every operation on it.
+//! - `wait_list`: the parked parties of one side, their messages and slots, and the hand-over.
 //! - `sender`, `receiver`: the handles, [`bounded`], [`unbounded`], the iterators.
-//! - `timer`: [`after`], [`at`], [`tick`], [`never`].
+//! - `timer`: [`after`], [`at`], [`tick`], [`never`](fn@never).
 //! - `select`, `select_macro`: [`Select`], [`SelectedOperation`] and [`select!`](crate::select).
 //! - `error`: the error types, as in crossbeam.
 //!
 //! [`JoinHandle::cancel`]: crate::JoinHandle::cancel
-
-#![forbid(unsafe_code)]
 
 #[allow(clippy::module_inception)]
 mod channel;

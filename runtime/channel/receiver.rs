@@ -1,5 +1,7 @@
 //! [`Receiver`]: the receiving half of a channel or a timer, and its iterators.
 
+#![forbid(unsafe_code)]
+
 use std::fmt;
 use std::iter::FusedIterator;
 use std::sync::Arc;
@@ -223,7 +225,7 @@ impl<T> SelectHandle for Receiver<T> {
 
     fn pass_on(&self) {
         if let Flavor::Channel(channel) = &self.flavor {
-            channel.pass_on_wakeup(Side::Receive);
+            channel.pass_on(Side::Receive);
         }
     }
 

@@ -7,6 +7,8 @@
 //! completion cannot fail except by disconnection. The protocol and its cancellation rules are in the
 //! [module docs](super).
 
+#![forbid(unsafe_code)]
+
 use std::cell::Cell;
 use std::fmt;
 use std::sync::Arc;
@@ -129,7 +131,10 @@ fn run(operations: &[Operation<'_>], wait: Wait) -> Option<(usize, Reservation)>
         }
         // Step 5: withdraw everywhere, then learn which registration (if any) claimed us.
         registration.withdraw();
-        if let Some(index) = waiter.abort() {
+        drop(registration);
+        let woken_by = waiter.abort();
+        Waiter::recycle(waiter);
+        if let Some(index) = woken_by {
             // Step 6: try the operation that woke us first; it can have been taken meanwhile.
             if let Some(reservation) = operations[index].handle.try_reserve() {
                 return Some((index, reservation));

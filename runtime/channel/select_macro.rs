@@ -6,16 +6,27 @@
 //! ```text
 //! match r { ref op0 => { let op0: &Receiver<_> = op0;          // evaluated once; `r` or `&r` both work
 //!   match s { ref op1 => { let op1: &Sender<_> = op1;
-//!     let operations = [Operation::recv(op0), Operation::send(op1)];
-//!     match select(&operations, Wait::For(t)) {
-//!         None => c,
-//!         Some(selected) => if selected.index() == 0 { let m = selected.recv(op0); a }
-//!                           else if selected.index() == 1 { let res = selected.send(op1, v); b }  // `v` only now
-//!                           else { unreachable!() }
-//!     }
+//!     let operations = &[Operation::recv(op0), Operation::send(op1)];
+//!     let (mut result0, mut result1) = (None, None);
+//!     let chosen = {                                            // the selection ends with this block
+//!         match select(operations, Wait::For(t)) {
+//!             None => None,
+//!             Some(selected) => {
+//!                 let index = selected.index();
+//!                 if index == 0 { result0 = Some(selected.recv(op0)) }
+//!                 else if index == 1 { result1 = Some(selected.send(op1, v)) }   // `v` only now
+//!                 Some(index)
+//!             }
+//!         }
+//!     };
+//!     if chosen == Some(0) { let m = result0.unwrap(); a }
+//!     else if chosen == Some(1) { let res = result1.unwrap(); b }
+//!     else { c }
 //! }}}}
 //! ```
 //! The bodies run outside any closure, so `break`, `continue`, `return` and `?` work in them.
+
+#![forbid(unsafe_code)]
 
 /// Waits on several channel operations and runs the arm of the one performed; crossbeam's `select!`.
 ///
@@ -75,14 +86,22 @@ macro_rules! __select_internal {
     };
     (@parse ($($arms:tt)*) $default:tt ()) => {
         $crate::__select_internal!(@bind ($($arms)*) $default () (
-            (0 __select_op_0) (1 __select_op_1) (2 __select_op_2) (3 __select_op_3) (4 __select_op_4)
-            (5 __select_op_5) (6 __select_op_6) (7 __select_op_7) (8 __select_op_8) (9 __select_op_9)
-            (10 __select_op_10) (11 __select_op_11) (12 __select_op_12) (13 __select_op_13)
-            (14 __select_op_14) (15 __select_op_15) (16 __select_op_16) (17 __select_op_17)
-            (18 __select_op_18) (19 __select_op_19) (20 __select_op_20) (21 __select_op_21)
-            (22 __select_op_22) (23 __select_op_23) (24 __select_op_24) (25 __select_op_25)
-            (26 __select_op_26) (27 __select_op_27) (28 __select_op_28) (29 __select_op_29)
-            (30 __select_op_30) (31 __select_op_31)
+            (0 __select_op_0 __select_result_0) (1 __select_op_1 __select_result_1)
+            (2 __select_op_2 __select_result_2) (3 __select_op_3 __select_result_3)
+            (4 __select_op_4 __select_result_4) (5 __select_op_5 __select_result_5)
+            (6 __select_op_6 __select_result_6) (7 __select_op_7 __select_result_7)
+            (8 __select_op_8 __select_result_8) (9 __select_op_9 __select_result_9)
+            (10 __select_op_10 __select_result_10) (11 __select_op_11 __select_result_11)
+            (12 __select_op_12 __select_result_12) (13 __select_op_13 __select_result_13)
+            (14 __select_op_14 __select_result_14) (15 __select_op_15 __select_result_15)
+            (16 __select_op_16 __select_result_16) (17 __select_op_17 __select_result_17)
+            (18 __select_op_18 __select_result_18) (19 __select_op_19 __select_result_19)
+            (20 __select_op_20 __select_result_20) (21 __select_op_21 __select_result_21)
+            (22 __select_op_22 __select_result_22) (23 __select_op_23 __select_result_23)
+            (24 __select_op_24 __select_result_24) (25 __select_op_25 __select_result_25)
+            (26 __select_op_26 __select_result_26) (27 __select_op_27 __select_result_27)
+            (28 __select_op_28 __select_result_28) (29 __select_op_29 __select_result_29)
+            (30 __select_op_30 __select_result_30) (31 __select_op_31 __select_result_31)
         ))
     };
     (@parse ($($arms:tt)*) $default:tt (recv($r:expr) -> $p:pat => $body:block, $($rest:tt)*)) => {
@@ -145,19 +164,25 @@ macro_rules! __select_internal {
     };
 
     // ---- @bind: evaluate each channel expression once, borrow it, name it ---------------------------------
-    (@bind ((recv $r:tt $p:tt $body:tt) $($arms:tt)*) $default:tt ($($bound:tt)*) (($i:tt $op:ident) $($ops:tt)*)) => {
+    (@bind ((recv $r:tt $p:tt $body:tt) $($arms:tt)*) $default:tt ($($bound:tt)*)
+        (($i:tt $op:ident $result:ident) $($ops:tt)*)) => {
         match $r {
             ref $op => {
                 let $op: &$crate::channel::Receiver<_> = $op;
-                $crate::__select_internal!(@bind ($($arms)*) $default ($($bound)* (recv $i $op $p $body)) ($($ops)*))
+                $crate::__select_internal!(
+                    @bind ($($arms)*) $default ($($bound)* (recv $i $op $result $p $body)) ($($ops)*)
+                )
             }
         }
     };
-    (@bind ((send $s:tt $m:tt $p:tt $body:tt) $($arms:tt)*) $default:tt ($($bound:tt)*) (($i:tt $op:ident) $($ops:tt)*)) => {
+    (@bind ((send $s:tt $m:tt $p:tt $body:tt) $($arms:tt)*) $default:tt ($($bound:tt)*)
+        (($i:tt $op:ident $result:ident) $($ops:tt)*)) => {
         match $s {
             ref $op => {
                 let $op: &$crate::channel::Sender<_> = $op;
-                $crate::__select_internal!(@bind ($($arms)*) $default ($($bound)* (send $i $op $m $p $body)) ($($ops)*))
+                $crate::__select_internal!(
+                    @bind ($($arms)*) $default ($($bound)* (send $i $op $result $m $p $body)) ($($ops)*)
+                )
             }
         }
     };
@@ -168,63 +193,92 @@ macro_rules! __select_internal {
         $crate::__select_internal!(@run $default $bound)
     };
 
-    // ---- @run: select, then complete the chosen operation and run its body -------------------------------
-    (@run () ($($bound:tt)*)) => {{
+    // ---- @run: select and complete in an inner block, then run the chosen body ----------------------------
+    // The selection (which holds a reservation and borrows the channels) ends with the inner block; each
+    // arm's result waits in its own variable, so the bodies may move or reassign the channels' owners.
+    (@run $default:tt ($($bound:tt)*)) => {{
         let __select_operations: &[$crate::channel::__private::Operation<'_>] =
             &[$($crate::__select_internal!(@operation $bound)),*];
-        match $crate::channel::__private::select(__select_operations, $crate::channel::__private::Wait::Forever) {
-            ::std::option::Option::Some(__select_selected) => {
-                $crate::__select_internal!(@complete __select_selected ($($bound)*))
+        $($crate::__select_internal!(@declare $bound);)*
+        let __select_chosen: ::std::option::Option<usize> = {
+            let __select_selected = $crate::channel::__private::select(
+                __select_operations,
+                $crate::__select_internal!(@wait $default),
+            );
+            match __select_selected {
+                ::std::option::Option::None => ::std::option::Option::None,
+                ::std::option::Option::Some(__select_selected) => {
+                    let __select_index = __select_selected.index();
+                    $crate::__select_internal!(@complete __select_selected __select_index ($($bound)*));
+                    ::std::option::Option::Some(__select_index)
+                }
             }
-            ::std::option::Option::None => ::std::unreachable!("a select without a deadline returns an operation"),
-        }
+        };
+        $crate::__select_internal!(@dispatch __select_chosen $default ($($bound)*))
     }};
-    (@run (now $body:tt) ($($bound:tt)*)) => {{
-        let __select_operations: &[$crate::channel::__private::Operation<'_>] =
-            &[$($crate::__select_internal!(@operation $bound)),*];
-        match $crate::channel::__private::select(__select_operations, $crate::channel::__private::Wait::Never) {
-            ::std::option::Option::Some(__select_selected) => {
-                $crate::__select_internal!(@complete __select_selected ($($bound)*))
-            }
-            ::std::option::Option::None => $body,
-        }
-    }};
-    (@run (timeout $t:tt $body:tt) ($($bound:tt)*)) => {{
-        let __select_operations: &[$crate::channel::__private::Operation<'_>] =
-            &[$($crate::__select_internal!(@operation $bound)),*];
-        let __select_wait = $crate::channel::__private::Wait::For($t);
-        match $crate::channel::__private::select(__select_operations, __select_wait) {
-            ::std::option::Option::Some(__select_selected) => {
-                $crate::__select_internal!(@complete __select_selected ($($bound)*))
-            }
-            ::std::option::Option::None => $body,
-        }
-    }};
-    (@operation (recv $i:tt $op:ident $p:tt $body:tt)) => {
+    (@wait ()) => { $crate::channel::__private::Wait::Forever };
+    (@wait (now $body:tt)) => { $crate::channel::__private::Wait::Never };
+    (@wait (timeout $t:tt $body:tt)) => { $crate::channel::__private::Wait::For($t) };
+    (@operation (recv $i:tt $op:ident $result:ident $p:tt $body:tt)) => {
         $crate::channel::__private::Operation::recv($op)
     };
-    (@operation (send $i:tt $op:ident $m:tt $p:tt $body:tt)) => {
+    (@operation (send $i:tt $op:ident $result:ident $m:tt $p:tt $body:tt)) => {
         $crate::channel::__private::Operation::send($op)
     };
-    (@complete $selected:ident ((recv $i:tt $op:ident $p:tt $body:tt) $($rest:tt)*)) => {
-        if $selected.index() == $i {
-            let __select_result = $selected.recv($op);
-            let $p = __select_result;
-            $body
+    (@declare (recv $i:tt $op:ident $result:ident $p:tt $body:tt)) => {
+        let mut $result = ::std::option::Option::None;
+    };
+    (@declare (send $i:tt $op:ident $result:ident $m:tt $p:tt $body:tt)) => {
+        let mut $result = ::std::option::Option::None;
+    };
+    (@complete $selected:ident $index:ident ((recv $i:tt $op:ident $result:ident $p:tt $body:tt) $($rest:tt)*)) => {
+        if $index == $i {
+            $result = ::std::option::Option::Some($selected.recv($op));
         } else {
-            $crate::__select_internal!(@complete $selected ($($rest)*))
+            $crate::__select_internal!(@complete $selected $index ($($rest)*))
         }
     };
-    (@complete $selected:ident ((send $i:tt $op:ident $m:tt $p:tt $body:tt) $($rest:tt)*)) => {
-        if $selected.index() == $i {
-            let __select_result = $selected.send($op, $m);
-            let $p = __select_result;
-            $body
+    (@complete $selected:ident $index:ident
+        ((send $i:tt $op:ident $result:ident $m:tt $p:tt $body:tt) $($rest:tt)*)) => {
+        if $index == $i {
+            $result = ::std::option::Option::Some($selected.send($op, $m));
         } else {
-            $crate::__select_internal!(@complete $selected ($($rest)*))
+            $crate::__select_internal!(@complete $selected $index ($($rest)*))
         }
     };
-    (@complete $selected:ident ()) => {
+    (@complete $selected:ident $index:ident ()) => {
         ::std::unreachable!("select! chose an operation it does not have")
+    };
+    (@dispatch $chosen:ident $default:tt ((recv $i:tt $op:ident $result:ident $p:tt $body:tt) $($rest:tt)*)) => {
+        if $chosen == ::std::option::Option::Some($i) {
+            let $p = $crate::__select_internal!(@take $result);
+            $body
+        } else {
+            $crate::__select_internal!(@dispatch $chosen $default ($($rest)*))
+        }
+    };
+    (@dispatch $chosen:ident $default:tt
+        ((send $i:tt $op:ident $result:ident $m:tt $p:tt $body:tt) $($rest:tt)*)) => {
+        if $chosen == ::std::option::Option::Some($i) {
+            let $p = $crate::__select_internal!(@take $result);
+            $body
+        } else {
+            $crate::__select_internal!(@dispatch $chosen $default ($($rest)*))
+        }
+    };
+    (@dispatch $chosen:ident () ()) => {
+        ::std::unreachable!("a select without a deadline returns an operation")
+    };
+    (@dispatch $chosen:ident (now $body:tt) ()) => {
+        $body
+    };
+    (@dispatch $chosen:ident (timeout $t:tt $body:tt) ()) => {
+        $body
+    };
+    (@take $result:ident) => {
+        match $result {
+            ::std::option::Option::Some(__select_result) => __select_result,
+            ::std::option::Option::None => ::std::unreachable!("the chosen operation was completed"),
+        }
     };
 }

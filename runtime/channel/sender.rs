@@ -1,5 +1,7 @@
 //! [`Sender`]: the sending half, and the constructors [`bounded`] and [`unbounded`].
 
+#![forbid(unsafe_code)]
+
 use std::fmt;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -164,7 +166,7 @@ impl<T> SelectHandle for Sender<T> {
     }
 
     fn pass_on(&self) {
-        self.channel.pass_on_wakeup(Side::Send);
+        self.channel.pass_on(Side::Send);
     }
 
     fn deadline(&self) -> Option<Instant> {

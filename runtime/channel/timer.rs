@@ -1,8 +1,10 @@
 //! Receivers that deliver the time: [`after`], [`at`], [`tick`], and [`never`], which delivers nothing.
 //!
 //! No thread or timer task feeds them: a [`Timer`] only stores when it fires next, and a receive parks until
-//! then (a green thread arms its worker's timer wheel through [`crate::park`]; an OS thread sleeps). In a
+//! then (a green thread arms its worker's timer wheel through `park`; an OS thread sleeps). In a
 //! `select!` a timer arm registers nothing; it bounds the park with its next firing instead.
+
+#![forbid(unsafe_code)]
 
 use std::sync::{Mutex, PoisonError};
 use std::time::{Duration, Instant};
