@@ -441,3 +441,31 @@ fn selects_on_both_ends_of_rendezvous_channels_move_every_message_once() {
         });
     });
 }
+
+#[test]
+fn macro_syntax_variants_compile_and_behave() -> Result<(), RecvError> {
+    let (s, r) = unbounded::<String>();
+    let (s2, r2) = bounded::<String>(1);
+    s.send("a".into()).unwrap();
+    // Blocks without commas, a moved non-Copy message, `?` in a body, channels given by value or reference.
+    let message = String::from("moved");
+    green::select! {
+        recv(&r) -> received => {
+            let received = received?;
+            assert_eq!(received, "a");
+        }
+        send(s2, message) -> result => {
+            result.unwrap();
+            assert_eq!(r2.recv()?, "moved");
+        }
+    }
+    // The arm that was not chosen keeps `message` unevaluated; either way the channels can be moved now.
+    drop(r);
+    drop(s);
+    let outcome: Option<&str> = green::select! {
+        recv(r2) -> _ => Some("r2"),
+        default => None
+    };
+    assert!(outcome.is_none() || outcome == Some("r2"));
+    Ok(())
+}
