@@ -3,6 +3,12 @@
 //!
 //! Run: `cargo bench --bench channel`. Peers are spawned before the clock starts; each ping-pong also does one
 //! untimed round trip first, so the peer is running when timing begins.
+//!
+//! - `channel_pingpong`: `green` is two green threads on a 1-worker runtime over two `bounded(1)` channels
+//!   (`green_zero`: rendezvous channels); `std_thread` uses `sync_channel(1)`, tokio `mpsc::channel(1)`.
+//! - `channel_throughput`: bounded channels of capacity 1024 everywhere (`green_unbounded` and
+//!   `tokio_current_thread_unbounded` for the unbounded kinds); `green` runs both ends on one worker,
+//!   `green_2_workers` on a 2-worker runtime, `tokio_multi_thread` on 2 worker threads.
 
 use std::sync::mpsc;
 use std::time::{Duration, Instant};

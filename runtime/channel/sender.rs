@@ -56,6 +56,13 @@ pub fn unbounded<T>() -> (Sender<T>, Receiver<T>) {
 ///
 /// When the last `Sender` is dropped, receivers take what is left in the buffer and then get
 /// [`RecvError`](super::RecvError).
+///
+/// A `Sender<T>` crosses threads only if `T` does:
+///
+/// ```compile_fail
+/// let (s, _r) = green::channel::unbounded::<std::rc::Rc<i32>>();
+/// green::spawn(move || s.send(std::rc::Rc::new(1)).unwrap()); // `Rc` is not `Send`, so neither is `s`
+/// ```
 pub struct Sender<T> {
     /// Shared with every handle of the channel.
     channel: Arc<Channel<T>>,
