@@ -41,11 +41,13 @@
 //! - [`fs`]: `std::fs` calls and `File`, each call offloaded.
 //! - [`sync`]: the `std::sync` mirror (`Mutex`, `RwLock`, `Condvar`, `Barrier`, `OnceLock`) plus `Semaphore`,
 //!   `WaitGroup`, `Event`; the wait queue under every primitive.
+//! - [`channel`]: crossbeam-channel's API (bounded, unbounded, rendezvous, timers) and [`select!`].
 //! - `context`: the only thread-local state (current worker, current green thread).
 
 #![warn(missing_docs)]
 
 pub mod cancel;
+pub mod channel;
 mod context;
 mod coroutine;
 pub mod fs;
