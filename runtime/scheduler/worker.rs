@@ -243,7 +243,10 @@ impl Worker {
         }
         self.fire_timers();
         if busy || !self.run_queue.borrow().is_empty() {
-            self.turn_reactor(Some(Duration::ZERO));
+            // Without a registered socket a non-blocking poll can only find wake-ups, drained above anyway.
+            if self.reactor.borrow().has_sources() {
+                self.turn_reactor(Some(Duration::ZERO));
+            }
             return;
         }
         if self.spin_for_work() || !self.handle.prepare_sleep() {
