@@ -63,8 +63,9 @@ fn the_read_timeout_is_shared_with_clones_as_in_std() {
         rt.block_on(|| {
             let (client, _server) = pair();
             let clone = client.try_clone().unwrap();
-            client.set_read_timeout(Some(Duration::from_millis(50))).unwrap();
-            assert_eq!(clone.read_timeout().unwrap(), Some(Duration::from_millis(50)));
+            // The kernel stores the timeout in clock ticks; 60 ms is a whole number of them at every usual HZ.
+            client.set_read_timeout(Some(Duration::from_millis(60))).unwrap();
+            assert_eq!(clone.read_timeout().unwrap(), Some(Duration::from_millis(60)));
             let mut buf = [0; 1];
             assert_eq!((&clone).read(&mut buf).unwrap_err().kind(), io::ErrorKind::WouldBlock);
             client.set_read_timeout(None).unwrap();

@@ -14,6 +14,8 @@
 //!    up. The sleep is a cancellation point. When an accept succeeds again, log it at `info!`.
 //! 3. Anything else (a closed or invalid listener): return it.
 
+#![forbid(unsafe_code)]
+
 use std::io;
 use std::time::Duration;
 

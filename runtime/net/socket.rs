@@ -1,6 +1,8 @@
 //! [`Socket`]: a std or mio socket in non-blocking mode with its [`Registration`]; every `green::net` type is
 //! one of these plus the std-shaped methods.
 
+#![forbid(unsafe_code)]
+
 use std::io;
 use std::os::fd::{AsRawFd, RawFd};
 use std::sync::atomic::{AtomicBool, Ordering};

@@ -1,5 +1,7 @@
 //! [`ToSocketAddrs`]: std's address conversion, with host-name lookups kept off the worker.
 
+#![forbid(unsafe_code)]
+
 use std::io;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, SocketAddrV4, SocketAddrV6};
 use std::sync::{Arc, Mutex};

@@ -14,6 +14,8 @@
 //! Registering happens only on the worker's own OS thread (a green thread registers with its own worker);
 //! deregistering and the `closed` check may happen anywhere. Event dispatch locks the slab once per `turn`.
 
+#![forbid(unsafe_code)]
+
 use std::io;
 use std::os::fd::RawFd;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};

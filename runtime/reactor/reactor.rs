@@ -1,5 +1,7 @@
 //! [`Reactor`]: the owned side of a worker's event loop.
 
+#![forbid(unsafe_code)]
+
 use std::io;
 use std::sync::Arc;
 use std::time::Duration;

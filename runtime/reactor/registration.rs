@@ -1,6 +1,8 @@
 //! [`Registration`]: a socket's link to the reactor, and [`Registration::io`], the one readiness-and-retry
 //! path every socket call takes (steps 2–7 of the read traced in the [module docs](super)).
 
+#![forbid(unsafe_code)]
+
 use std::io;
 use std::os::fd::RawFd;
 use std::sync::{Arc, Mutex, MutexGuard};

@@ -27,6 +27,8 @@
 //! Shared (`Arc`) by the socket's [`Registration`](super::Registration) and the slab of the reactor that
 //! holds the registration. Any thread may read, set, clear and wait.
 
+#![forbid(unsafe_code)]
+
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Instant;
