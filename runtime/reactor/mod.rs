@@ -8,8 +8,9 @@
 //! # One `read()` traced through every layer
 //! A green thread calls `stream.read(&mut buf)` on a `green::net::TcpStream`:
 //!
-//! 1. **net**: `TcpStream::read` calls [`Registration::io`] with [`Interest::Read`], a way to get the
-//!    socket's read timeout, and the operation `read(2)`. The descriptor is always in non-blocking mode.
+//! 1. **net**: `Read for &TcpStream` calls the stream's `Socket::io` with [`Interest::Read`], the getter of its
+//!    read timeout and the operation (`read(2)` on the std stream, whose descriptor is always in non-blocking
+//!    mode); unless the handle was set non-blocking, that goes to [`Registration::io`].
 //! 2. **Try first.** `io` reads the readiness word (tick and bits), then calls `read(2)`. If data is there it
 //!    returns at once: a socket that never has to wait is never registered and costs no extra system call.
 //! 3. **`EAGAIN`.** `io` asks for the deadline (`SO_RCVTIMEO`, once per call) and clears the socket's READ bit

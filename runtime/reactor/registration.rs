@@ -72,10 +72,12 @@ impl Registration {
             let outcome = if context::in_green_thread() {
                 self.io.clear(observed, interest);
                 let reactor = self.ensure_home()?;
+                log::trace!(target: "green::reactor", "fd {}: wait for {interest:?} on reactor {}", self.fd, reactor.id());
                 self.io.wait(interest, deadline, &reactor)
             } else {
                 descriptor::poll(self.fd, interest, deadline)?
             };
+            log::trace!(target: "green::reactor", "fd {}: {interest:?} wait ended: {outcome:?}", self.fd);
             match outcome {
                 Wait::Ready => {}
                 Wait::TimedOut => return Err(io::Error::from_raw_os_error(libc::EAGAIN)),

@@ -4,8 +4,8 @@
 //! One word holds the readiness bits and a tick:
 //!
 //! ```text
-//!   usize:  [ tick (every event adds 1, wrapping) | 0 0 0 0 0 0 WRITE READ ]
-//!                                                  bit 8 ─┘             bit 0
+//!   bit:    63 ........................... 8   7 ..... 2    1       0
+//!         [ tick: +1 per event, wrapping     | unused     | WRITE | READ ]
 //! ```
 //!
 //! - A bit is *set* by an event of the worker whose `Poll` holds the registration (edge-triggered: the kernel
