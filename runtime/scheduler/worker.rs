@@ -279,9 +279,18 @@ impl Worker {
 
     /// Spins a few microseconds for work from other threads before the worker pays for a sleep and a wake-up.
     fn spin_for_work(&self) -> bool {
+        let sockets = self.reactor.borrow().has_sources();
         for round in 0..SPIN_ROUNDS {
             if self.handle.has_work() || self.others_have_new() {
                 return true;
+            }
+            // Socket readiness does not show in the queues: look at the reactor too, every few rounds (a
+            // non-blocking epoll_wait), or a reply arriving now would wait for the whole spin.
+            if sockets && round % 4 == 0 {
+                self.turn_reactor(Some(Duration::ZERO));
+                if !self.run_queue.borrow().is_empty() {
+                    return true;
+                }
             }
             for _ in 0..(1 << round.min(6)) {
                 std::hint::spin_loop();
