@@ -175,3 +175,31 @@ impl ReactorHandle {
         log::trace!(target: "green::reactor", "reactor {} closed", self.id);
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tokens_never_collide_with_the_waker_and_stale_generations_are_ignored() {
+        let poll = mio::Poll::new().unwrap();
+        let handle = ReactorHandle::new(poll.registry().try_clone().unwrap());
+        let (a, b) = std::os::unix::net::UnixStream::pair().unwrap();
+        use std::os::fd::AsRawFd;
+        let first = handle.register(a.as_raw_fd(), Arc::default()).unwrap();
+        handle.deregister(a.as_raw_fd(), first);
+        let second = handle.register(b.as_raw_fd(), Arc::default()).unwrap();
+        let (first_key, first_generation) = unpack(first);
+        let (second_key, second_generation) = unpack(second);
+        assert_eq!(first_key, second_key, "the slab key is reused");
+        assert_ne!(first_generation, second_generation, "the generation is not");
+        assert!(handle.has_sources());
+        // A stale token, as an event fetched before the deregistration would carry, finds nothing.
+        assert!(handle.lock().slab.get(first_key).is_some_and(|entry| entry.generation != first_generation));
+        let wrapped = Token(GENERATION_MASK << KEY_BITS | KEY_MASK);
+        assert_ne!(wrapped, crate::reactor::reactor::WAKER_TOKEN);
+        assert_eq!(unpack(wrapped), (KEY_MASK, GENERATION_MASK));
+        handle.deregister(b.as_raw_fd(), second);
+        assert!(!handle.has_sources());
+    }
+}

@@ -273,6 +273,69 @@ mod tests {
         assert!(!io.readiness().is_ready(Interest::Write));
     }
 
+    /// A producer adds one item and signals an edge, then waits until it is consumed; the consumer takes what it
+    /// finds and otherwise clears and waits, exactly like `Registration::io`. Every item is the last edge for a
+    /// while, so an edge lost between the consumer's "system call" and its clear leaves it parked with an item
+    /// left: the wait has a deadline, so that shows up as a failure instead of a hang.
+    #[test]
+    fn no_edge_is_lost_between_the_system_call_and_the_clear() {
+        use std::sync::atomic::AtomicU64;
+        const ITEMS: u64 = 20_000;
+        let poll = mio::Poll::new().unwrap();
+        let reactor = ReactorHandle::new(poll.registry().try_clone().unwrap());
+        let io = Arc::new(ScheduledIo::default());
+        let available = Arc::new(AtomicU64::new(0));
+        let consumed = Arc::new(AtomicU64::new(0));
+        let producer = {
+            let (io, available, consumed) = (io.clone(), available.clone(), consumed.clone());
+            std::thread::spawn(move || {
+                for item in 0..ITEMS {
+                    while consumed.load(Ordering::SeqCst) < item {
+                        std::hint::spin_loop();
+                    }
+                    available.fetch_add(1, Ordering::SeqCst);
+                    io.set_ready(true, false);
+                }
+            })
+        };
+        while consumed.load(Ordering::SeqCst) < ITEMS {
+            let observed = io.readiness();
+            let taken = available.swap(0, Ordering::SeqCst);
+            if taken > 0 {
+                consumed.fetch_add(taken, Ordering::SeqCst);
+                continue;
+            }
+            // The return from the system call takes a while: widens the window the producer must hit.
+            for _ in 0..consumed.load(Ordering::Relaxed) % 64 {
+                std::hint::spin_loop();
+            }
+            io.clear(observed, Interest::Read);
+            let deadline = Instant::now() + std::time::Duration::from_secs(10);
+            let outcome = io.wait(Interest::Read, Some(deadline), &reactor);
+            assert_eq!(outcome, Wait::Ready, "an edge was lost after {consumed:?} of {ITEMS} items");
+        }
+        producer.join().unwrap();
+        assert_eq!(consumed.load(Ordering::SeqCst), ITEMS);
+        assert!(!io.has_waiters());
+    }
+
+    #[test]
+    fn a_closed_socket_fails_its_waiters() {
+        let poll = mio::Poll::new().unwrap();
+        let reactor = Arc::new(ReactorHandle::new(poll.registry().try_clone().unwrap()));
+        let io = Arc::new(ScheduledIo::default());
+        let waiter = {
+            let (io, reactor) = (io.clone(), reactor.clone());
+            std::thread::spawn(move || io.wait(Interest::Write, None, &reactor))
+        };
+        while !io.has_waiters() {
+            std::thread::yield_now();
+        }
+        assert_eq!(io.close(), 1);
+        assert_eq!(waiter.join().unwrap(), Wait::Closed);
+        assert_eq!(io.wait(Interest::Read, None, &reactor), Wait::Closed, "no wait after close");
+    }
+
     #[test]
     fn the_tick_wraps_without_touching_the_bits() {
         let io = ScheduledIo::default();
