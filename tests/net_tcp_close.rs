@@ -208,3 +208,21 @@ fn many_readers_parked_on_one_socket_all_wake_on_close() {
         });
     });
 }
+
+#[test]
+fn shutting_down_a_listener_wakes_a_parked_accept_and_incoming_reports_the_error() {
+    watchdog(Duration::from_secs(30), || {
+        let rt = runtime(2);
+        rt.block_on(|| {
+            let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+            green::scope(|scope| {
+                let acceptor = scope.spawn(|| listener.incoming().next().unwrap().map(|_| ()));
+                let_it_park();
+                // SAFETY: shutdown(2) on our own open listening socket.
+                assert_eq!(unsafe { libc::shutdown(listener.as_raw_fd(), libc::SHUT_RDWR) }, 0);
+                let error = acceptor.join().unwrap().unwrap_err();
+                assert_eq!(error.raw_os_error(), Some(libc::EINVAL), "not a transient error: {error}");
+            });
+        });
+    });
+}

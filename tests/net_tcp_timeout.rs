@@ -181,3 +181,32 @@ fn green_timeout_interrupts_a_read_on_an_os_thread() {
         assert_eq!(result.unwrap().unwrap_err().kind(), io::ErrorKind::WouldBlock);
     });
 }
+
+#[test]
+fn connect_timeout_gives_up_when_the_server_never_answers() {
+    watchdog(Duration::from_secs(30), || {
+        let rt = runtime(1);
+        rt.block_on(|| {
+            let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+            let address = listener.local_addr().unwrap();
+            // A backlog of 0 holds one unaccepted connection; later handshakes are dropped, so their connects
+            // hang in SYN retries.
+            // SAFETY: listen(2) on our own open listening socket.
+            assert_eq!(unsafe { libc::listen(std::os::fd::AsRawFd::as_raw_fd(&listener), 0) }, 0);
+            let timeout = Duration::from_millis(200);
+            let mut held = Vec::new();
+            let error = loop {
+                let started = Instant::now();
+                match TcpStream::connect_timeout(&address, timeout) {
+                    Ok(stream) => held.push(stream),
+                    Err(error) => break (error, started.elapsed()),
+                }
+                assert!(held.len() < 8, "the backlog never filled");
+            };
+            assert_eq!(error.0.kind(), io::ErrorKind::TimedOut, "{}", error.0);
+            assert!(error.1 >= timeout, "gave up early: {:?}", error.1);
+            assert!(error.1 < Duration::from_secs(5), "gave up late: {:?}", error.1);
+            drop(listener);
+        });
+    });
+}

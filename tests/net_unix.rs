@@ -192,3 +192,34 @@ fn a_unix_datagram_pair_parks_the_receiver_and_times_out_when_silent() {
         });
     });
 }
+
+#[test]
+fn a_unix_connect_to_a_full_backlog_waits_until_the_server_accepts() {
+    watchdog(Duration::from_secs(30), || {
+        let path = SocketPath::new("backlog");
+        let rt = runtime(2);
+        rt.block_on(|| {
+            let listener = UnixListener::bind(&path.0).unwrap();
+            // A backlog of 0: one connection may queue, the next connect fails with EAGAIN until it is accepted.
+            // SAFETY: listen(2) on our own open listening socket.
+            assert_eq!(unsafe { libc::listen(std::os::fd::AsRawFd::as_raw_fd(&listener), 0) }, 0);
+            let first = UnixStream::connect(&path.0).unwrap();
+            let second = {
+                let path = path.0.clone();
+                green::spawn(move || {
+                    let mut stream = UnixStream::connect(&path).unwrap();
+                    stream.write_all(b"second").unwrap();
+                })
+            };
+            green::sleep(Duration::from_millis(30));
+            assert!(!second.is_finished(), "the queue was full: the second connect waits");
+            let (accepted_first, _) = listener.accept().unwrap();
+            let (mut accepted_second, _) = listener.accept().unwrap();
+            let mut buf = [0; 6];
+            accepted_second.read_exact(&mut buf).unwrap();
+            assert_eq!(&buf, b"second");
+            second.join().unwrap();
+            drop((first, accepted_first));
+        });
+    });
+}
