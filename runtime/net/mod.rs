@@ -9,9 +9,9 @@
 //!
 //! # How a call waits
 //! Every socket is a std (or mio) socket whose descriptor is always in non-blocking mode, plus a
-//! [`Registration`](crate::reactor::Registration) with a reactor. A call tries the system call; on `EAGAIN` a
-//! green thread parks until its worker's `epoll_wait` reports readiness, and an OS thread waits in `poll(2)`.
-//! The reactor's module docs trace one `read()` through every layer, step by step.
+//! `Registration` with a reactor. A call tries the system call; on `EAGAIN` a green thread parks until its
+//! worker's `epoll_wait` reports readiness, and an OS thread waits in `poll(2)`. The reactor's module docs
+//! (`runtime/reactor/mod.rs`, linked from DESIGN.md) trace one `read()` through every layer, step by step.
 //!
 //! # Differences from std a user may notice
 //! - Addresses go through [`ToSocketAddrs`], this module's mirror of std's trait: a host name is looked up on a
