@@ -5,6 +5,13 @@
 //! [`Registration`]: its descriptor, its [`ScheduledIo`] (readiness bits with a tick, and queues of waiting
 //! threads), and which reactor holds it now, if any.
 //!
+//! # Ownership
+//! - [`Reactor`] (the `Poll` and its event buffer): the worker's OS thread only, inside the worker loop.
+//! - [`ReactorHandle`]: shared (`Arc`) by the reactor and every registration that lives there; any thread may
+//!   deregister from it, only the worker's own green threads register with it.
+//! - [`Registration`]: owned by one socket handle; its `home` mutex is held only to (re)register.
+//! - [`ScheduledIo`]: shared by the registration and the slab entry; any thread sets, clears and waits.
+//!
 //! # One `read()` traced through every layer
 //! A green thread calls `stream.read(&mut buf)` on a `green::net::TcpStream`:
 //!
@@ -26,10 +33,11 @@
 //!    under the queue's lock, and parks with `park_until(deadline)`: the green thread switches out and the
 //!    worker runs others.
 //! 6. **Event.** When the worker has nothing to run it sleeps in `epoll_wait` ([`Reactor::turn`]); between
-//!    batches it polls without blocking. The event's token leads to the slab entry (a stale generation — the
-//!    socket was deregistered meanwhile — is ignored); the READ bit is set, the tick bumped, and every waiter
-//!    in the reader queue is woken (`Thread::unpark`: a push onto the run queue of the waiter's own worker,
-//!    which may be another one).
+//!    batches, and during its short spin before sleeping, it polls without blocking (only while some socket is
+//!    registered with it). The event's token leads to the slab entry (a stale generation — the socket was
+//!    deregistered meanwhile — is ignored); the READ bit is set, the tick bumped, and every waiter in the
+//!    reader queue is woken (`Thread::unpark`: a push onto the run queue of the waiter's own worker, which may
+//!    be another one).
 //! 7. **Retry.** The green thread resumes in step 5, leaves the queue and calls `read(2)` again (step 2). A
 //!    spurious wake-up just retries.
 //! 8. **Timeout.** If the deadline passes first, `park_until` returns `TimedOut` and `read` fails with
