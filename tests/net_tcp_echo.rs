@@ -211,10 +211,14 @@ fn connect_by_host_name_is_resolved_and_connects() {
                 let (mut stream, _) = listener.accept().unwrap();
                 stream.write_all(b"by name").unwrap();
             });
-            // "localhost" needs a lookup, which runs on a helper OS thread.
+            // "localhost" needs a lookup, which runs on the offload pool; an IP address does not.
+            let before = green::offload::stats().completed;
+            let _ = green::net::ToSocketAddrs::to_socket_addrs(&("127.0.0.1", port)).unwrap();
+            assert_eq!(green::offload::stats().completed, before, "no lookup for an IP address");
             let mut stream = TcpStream::connect(("localhost", port))
                 .or_else(|_| TcpStream::connect(format!("127.0.0.1:{port}")))
                 .unwrap();
+            assert!(green::offload::stats().completed > before, "the lookup ran on the offload pool");
             let mut text = String::new();
             stream.read_to_string(&mut text).unwrap();
             assert_eq!(text, "by name");

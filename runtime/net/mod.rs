@@ -14,8 +14,8 @@
 //! (`runtime/reactor/mod.rs`, linked from DESIGN.md) trace one `read()` through every layer, step by step.
 //!
 //! # Differences from std a user may notice
-//! - Addresses go through [`ToSocketAddrs`], this module's mirror of std's trait: a host name is looked up on a
-//!   helper OS thread when the caller is a green thread (a DNS lookup blocks).
+//! - Addresses go through [`ToSocketAddrs`], this module's mirror of std's trait: a host name is looked up on
+//!   the offload pool when the caller is a green thread (a DNS lookup blocks).
 //! - `set_nonblocking(true)` applies to the handle it is called on, not to every clone of the socket.
 //! - `TcpListener::bind` listens with a backlog of 1024, not 128.
 //! - `incoming()` does not yield transient accept errors (`ECONNABORTED`, `EMFILE`, ...): it retries, pausing

@@ -4,17 +4,17 @@
 
 use std::io;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, SocketAddrV4, SocketAddrV6};
-use std::sync::{Arc, Mutex};
-use std::{iter, option, slice, vec};
+use std::{iter, option, panic, slice, vec};
 
-use crate::{context, park, thread};
+use crate::{context, offload};
 
 /// Conversion into the socket addresses a `green::net` call should use: the mirror of
 /// [`std::net::ToSocketAddrs`], implemented for the same types.
 ///
 /// Addresses and strings that parse as an IP address convert at once. A host name (`"localhost:80"`,
-/// `("example.com", 443)`) needs a DNS lookup (`getaddrinfo`), which blocks: in a green thread it runs on a
-/// helper OS thread while only that green thread waits; elsewhere it runs in place, as in std.
+/// `("example.com", 443)`) needs a DNS lookup (`getaddrinfo`), which blocks: in a green thread it runs on the
+/// [offload pool](crate::offload) while only that green thread waits (a cancellation point); elsewhere it runs
+/// in place, as in std.
 ///
 /// A separate trait rather than std's, because std's `to_socket_addrs` cannot be moved off the worker: it
 /// borrows the address, which need not be `Send`. Code generic over `std::net::ToSocketAddrs` switches its
@@ -100,34 +100,27 @@ impl<T: ToSocketAddrs + ?Sized> ToSocketAddrs for &T {
     }
 }
 
-/// Resolves a host name with std: on a helper OS thread when called from a green thread (the green thread
-/// parks until the answer is in), in place otherwise.
+/// Resolves a host name with std: on the [offload pool](crate::offload) when called from a green thread (the
+/// green thread parks until the answer is in), in place otherwise.
 ///
-/// One short-lived thread per lookup: lookups are rare next to the connections they open, and a cancelled
-/// green thread simply leaves its helper to finish alone (it owns its input).
+/// The wait is a cancellation point: a cancelled caller, or one whose [`timeout`](crate::timeout) expires,
+/// stops waiting at once and the lookup finishes alone on its pool thread (it owns its input).
 fn lookup<A>(address: A) -> io::Result<vec::IntoIter<SocketAddr>>
 where
     A: std::net::ToSocketAddrs + Send + 'static,
 {
-    if !context::in_green_thread() {
-        return Ok(std::net::ToSocketAddrs::to_socket_addrs(&address)?.collect::<Vec<_>>().into_iter());
-    }
-    /// The answer, left by the helper.
-    type Answer = Mutex<Option<io::Result<Vec<SocketAddr>>>>;
-    let answer: Arc<Answer> = Arc::new(Mutex::new(None));
-    let waiting = thread::current();
-    let slot = answer.clone();
-    std::thread::Builder::new().name("green-lookup".into()).spawn(move || {
-        let addresses = std::net::ToSocketAddrs::to_socket_addrs(&address).map(|addresses| addresses.collect());
-        *slot.lock().unwrap_or_else(|poisoned| poisoned.into_inner()) = Some(addresses);
-        waiting.unpark();
-    })?;
-    loop {
-        if let Some(addresses) = answer.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).take() {
-            return Ok(addresses?.into_iter());
+    let resolve = move || std::net::ToSocketAddrs::to_socket_addrs(&address).map(|found| found.collect::<Vec<_>>());
+    // A destructor running during a worker's shutdown cannot switch out: it resolves in place.
+    let shutting_down = context::with_worker(|worker| worker.is_some_and(|worker| worker.is_shutting_down()));
+    let addresses = if context::in_green_thread() && !shutting_down {
+        match offload::spawn(resolve).join() {
+            Ok(addresses) => addresses,
+            Err(payload) => panic::resume_unwind(payload),
         }
-        park::park_until(None);
-    }
+    } else {
+        resolve()
+    };
+    Ok(addresses?.into_iter())
 }
 
 /// Resolves `address`; the error std gives when there is no address at all.
