@@ -285,10 +285,12 @@ impl Worker {
                 return true;
             }
             // Socket readiness does not show in the queues: look at the reactor too, every few rounds (a
-            // non-blocking epoll_wait), or a reply arriving now would wait for the whole spin.
+            // non-blocking epoll_wait), or a reply arriving now would wait for the whole spin. Any event counts
+            // as work, also the waker's: this poll consumed it, and the sleep below would not see it again
+            // (shutdown wakes workers only through it).
             if sockets && round % 4 == 0 {
-                self.turn_reactor(Some(Duration::ZERO));
-                if !self.run_queue.borrow().is_empty() {
+                let events = self.reactor.borrow_mut().turn(Some(Duration::ZERO));
+                if events.map_or(true, |events| events > 0) {
                     return true;
                 }
             }
