@@ -5,7 +5,9 @@
 //! Run: `cargo bench --bench net` (about a minute and a half). Filter by id substring:
 //! `cargo bench --bench net -- green`. Tune with `NET_BENCH_RUNS` (default 5) and `NET_BENCH_SECONDS`
 //! (default 2). Run without `--bench` (as `cargo test --benches` does) it only checks that every system
-//! answers, in a fraction of a second.
+//! answers, in a fraction of a second. To profile one server by hand, run it and the client separately:
+//! `net --serve green 127.0.0.1:7000` and `net --client 127.0.0.1:7000 <connections> <seconds>` (the
+//! binary is `target/release/deps/net-*`).
 //!
 //! Method, for each connection count:
 //! 1. Start each server in its own child process (this binary re-executed with `--serve <system>`), bound to
@@ -14,7 +16,9 @@
 //!    one second per system.
 //! 3. Take `NET_BENCH_RUNS` runs of `NET_BENCH_SECONDS`, interleaving the systems (green, threads, tokio,
 //!    green, ...) so that a noisy neighbour on the machine hurts all of them alike; report each system's
-//!    median and the spread of its runs.
+//!    median and the spread of its runs, and the server's CPU time per request (user and system time of
+//!    the server process, all threads, from `/proc/<pid>/stat`, divided by the round trips): a figure that
+//!    a busy machine disturbs less than requests per second.
 //!
 //! Client and servers share the machine's cores, as in any loopback benchmark; the client is the cheapest
 //! one possible, and the same for every system.
@@ -49,15 +53,25 @@ fn main() {
         };
         panic!("the {system} server stopped: {served:?}");
     }
+    if let [flag, address, connections, seconds] = args.as_slice() {
+        if flag == "--client" {
+            // For profiling a server by hand: `net --client 127.0.0.1:7000 100 5`.
+            let address = address.parse().expect("--client <address> <connections> <seconds>");
+            let (connections, seconds) = (connections.parse().unwrap(), seconds.parse().unwrap());
+            let rate = echo::run_client(address, connections, Duration::from_secs_f64(seconds), SIZE).unwrap();
+            println!("{rate:.0} requests/s");
+            return;
+        }
+    }
     let filters: Vec<&str> = args.iter().filter(|arg| !arg.starts_with('-')).map(String::as_str).collect();
     if !args.iter().any(|arg| arg == "--bench") {
         return smoke_test();
     }
     let runs = setting("NET_BENCH_RUNS", 5.0) as usize;
     let seconds = Duration::from_secs_f64(setting("NET_BENCH_SECONDS", 2.0));
-    let mut table = Vec::new();
+    let mut table: Vec<Row> = Vec::new();
     for connections in CONNECTIONS {
-        let ids: Vec<(String, &str)> = SYSTEMS
+        let ids: Vec<(String, &'static str)> = SYSTEMS
             .iter()
             .map(|system| (format!("net/echo_{connections}/{system}"), *system))
             .filter(|(id, _)| filters.is_empty() || filters.iter().any(|filter| id.contains(filter)))
@@ -76,51 +90,69 @@ fn main() {
         }
         // Step 3: interleaved runs.
         for _ in 0..runs {
-            for (id, _, _, client, rates) in &mut setups {
-                rates.push(client.run(seconds).unwrap_or_else(|error| panic!("{id}: {error}")));
+            for (id, _, server, client, samples) in &mut setups {
+                let cpu = server.cpu_time();
+                let measured = client.run(seconds).unwrap_or_else(|error| panic!("{id}: {error}"));
+                let cpu = server.cpu_time() - cpu;
+                samples.push((measured.per_second(), cpu.as_secs_f64() * 1e6 / measured.round_trips.max(1) as f64));
             }
         }
-        for (id, system, server, client, mut rates) in setups {
+        for (id, system, server, client, samples) in setups {
             drop(client); // close the connections before killing the server
             drop(server);
-            rates.sort_by(f64::total_cmp);
-            let median = rates[rates.len() / 2];
+            let rates = median_and_range(samples.iter().map(|sample| sample.0));
+            let cpu = median_and_range(samples.iter().map(|sample| sample.1));
             println!(
-                "{id:<36} median {:>9.0} requests/s   (runs: {:.0} .. {:.0})",
-                median,
-                rates[0],
-                rates[rates.len() - 1]
+                "{id:<34} median {:>7.0} requests/s (runs {:.0} .. {:.0}); server CPU {:.1} µs/request ({:.1} .. {:.1})",
+                rates.0, rates.1, rates.2, cpu.0, cpu.1, cpu.2
             );
-            table.push((connections, system, median));
+            table.push(Row { connections, system, rate: rates.0, cpu: cpu.0 });
         }
     }
     summary(&table, runs, seconds);
 }
 
+/// One system's medians at one connection count.
+struct Row {
+    /// Connections.
+    connections: usize,
+    /// Which server.
+    system: &'static str,
+    /// Median round trips per second.
+    rate: f64,
+    /// Median server CPU time (user and system, all threads) per round trip, in microseconds.
+    cpu: f64,
+}
+
+/// The median, smallest and largest of `values`.
+fn median_and_range(values: impl Iterator<Item = f64>) -> (f64, f64, f64) {
+    let mut values: Vec<f64> = values.collect();
+    values.sort_by(f64::total_cmp);
+    (values[values.len() / 2], values[0], values[values.len() - 1])
+}
+
 /// Prints the medians side by side, with green's ratio to each other system.
-fn summary(table: &[(usize, &str, f64)], runs: usize, seconds: Duration) {
-    println!("\necho, {SIZE}-byte messages, requests/s, median of {runs} runs of {seconds:?}:");
+fn summary(table: &[Row], runs: usize, seconds: Duration) {
+    println!("\necho, {SIZE}-byte messages, median of {runs} runs of {seconds:?}; requests/s (server CPU µs/request):");
     println!(
-        "{:>12} {:>12} {:>12} {:>20} {:>12} {:>18}",
+        "{:>11} {:>16} {:>16} {:>18} {:>11} {:>16}",
         "connections", "green", "std_thread", "tokio_multi_thread", "green/tokio", "green/std_thread"
     );
     for connections in CONNECTIONS {
-        let find = |system: &str| {
-            table.iter().find(|(count, name, _)| *count == connections && *name == system).map(|(_, _, rate)| *rate)
-        };
-        let cell = |rate: Option<f64>| rate.map_or("-".to_string(), |rate| format!("{rate:.0}"));
-        let ratio = |other: Option<f64>| match (find("green"), other) {
-            (Some(green), Some(other)) => format!("{:.2}x", green / other),
+        let find = |system: &str| table.iter().find(|row| row.connections == connections && row.system == system);
+        let cell =
+            |system: &str| find(system).map_or("-".to_string(), |row| format!("{:.0} ({:.1})", row.rate, row.cpu));
+        let ratio = |other: &str| match (find("green"), find(other)) {
+            (Some(green), Some(other)) => format!("{:.2}x", green.rate / other.rate),
             _ => "-".to_string(),
         };
-        let (green, threads, tokio) = (find("green"), find("std_thread"), find("tokio_multi_thread"));
         println!(
-            "{connections:>12} {:>12} {:>12} {:>20} {:>12} {:>18}",
-            cell(green),
-            cell(threads),
-            cell(tokio),
-            ratio(tokio),
-            ratio(threads)
+            "{connections:>11} {:>16} {:>16} {:>18} {:>11} {:>16}",
+            cell("green"),
+            cell("std_thread"),
+            cell("tokio_multi_thread"),
+            ratio("tokio_multi_thread"),
+            ratio("std_thread")
         );
     }
 }
@@ -166,6 +198,19 @@ impl Server {
             .and_then(|address| address.trim().parse().ok())
             .unwrap_or_else(|| panic!("{system}: expected `listening on <address>`, got {line:?}"));
         Server { child, address }
+    }
+}
+
+impl Server {
+    /// CPU time the server has used so far, all threads, user and system (from `/proc/<pid>/stat`).
+    fn cpu_time(&self) -> Duration {
+        let stat = std::fs::read_to_string(format!("/proc/{}/stat", self.child.id())).expect("read the server's stat");
+        // Fields after the command name (which ends with the last ')'): state is field 3, utime 14, stime 15.
+        let fields: Vec<&str> = stat[stat.rfind(')').unwrap() + 2..].split(' ').collect();
+        let ticks: u64 = fields[11].parse::<u64>().unwrap() + fields[12].parse::<u64>().unwrap();
+        // SAFETY: sysconf only reads a configuration value.
+        let per_second = unsafe { libc::sysconf(libc::_SC_CLK_TCK) } as u64;
+        Duration::from_secs_f64(ticks as f64 / per_second as f64)
     }
 }
 

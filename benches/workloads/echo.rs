@@ -129,7 +129,23 @@ pub fn serve_tokio(address: &str) -> io::Result<()> {
 /// # Errors
 /// When a connection fails or an echo differs from its message.
 pub fn run_client(address: SocketAddr, connections: usize, duration: Duration, size: usize) -> io::Result<f64> {
-    Client::connect(address, connections, size)?.run(duration)
+    Ok(Client::connect(address, connections, size)?.run(duration)?.per_second())
+}
+
+/// What one [`Client::run`] measured.
+#[derive(Debug, Clone, Copy)]
+pub struct Measured {
+    /// Round trips completed.
+    pub round_trips: u64,
+    /// How long it took.
+    pub elapsed: Duration,
+}
+
+impl Measured {
+    /// Round trips per second.
+    pub fn per_second(&self) -> f64 {
+        self.round_trips as f64 / self.elapsed.as_secs_f64()
+    }
 }
 
 /// The echo client: many connections on one OS thread and one mio `Poll`. Keeps its connections, and
@@ -182,18 +198,18 @@ impl Client {
         Ok(client)
     }
 
-    /// Does round trips on every connection for `duration`; returns the round trips completed per second.
+    /// Does round trips on every connection for `duration`.
     ///
     /// # Errors
     /// When a connection fails or an echo differs from its message.
-    pub fn run(&mut self, duration: Duration) -> io::Result<f64> {
+    pub fn run(&mut self, duration: Duration) -> io::Result<Measured> {
         let start = Instant::now();
         let end = start + duration;
         let mut completed = 0u64;
         loop {
             let now = Instant::now();
             if now >= end {
-                return Ok(completed as f64 / (now - start).as_secs_f64());
+                return Ok(Measured { round_trips: completed, elapsed: now - start });
             }
             self.poll.poll(&mut self.events, Some(end - now))?;
             let mut ready = std::mem::take(&mut self.ready);
