@@ -272,8 +272,7 @@ impl MapCountRaise {
     /// either way. Tokio needs no such change: its tasks are heap objects.
     fn to_fit(n: usize) -> Option<MapCountRaise> {
         let needed = 2 * n + 10_000;
-        let current: usize =
-            std::fs::read_to_string(Self::PATH).ok().and_then(|s| s.trim().parse().ok()).unwrap_or(0);
+        let current: usize = std::fs::read_to_string(Self::PATH).ok().and_then(|s| s.trim().parse().ok()).unwrap_or(0);
         if current >= needed {
             return Some(MapCountRaise { restore: None });
         }
