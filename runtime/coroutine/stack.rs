@@ -311,12 +311,42 @@ static MAX_MAP_COUNT: OnceLock<Option<usize>> = OnceLock::new();
 /// - [`io::ErrorKind::InvalidInput`] when the size overflows the address
 ///   space.
 pub(crate) fn check_capacity(usable_size: usize) -> io::Result<()> {
-    check_capacity_with(
-        usable_size,
-        MAPPED_STACKS.load(Ordering::Relaxed),
-        *MAX_MAP_COUNT.get_or_init(read_max_map_count),
-        || (count_mappings(), read_max_map_count()),
-    )
+    let mapped_stacks = MAPPED_STACKS.load(Ordering::Relaxed);
+    check_capacity_with(usable_size, mapped_stacks, *MAX_MAP_COUNT.get_or_init(read_max_map_count), || {
+        recent_reading(mapped_stacks)
+    })
+}
+
+/// How long a count of `/proc/self/maps` stands in for a new one. Near the limit every spawn asks, and one
+/// count costs milliseconds with tens of thousands of mappings: without this, spawning the last few thousand
+/// green threads would take a minute.
+const RECOUNT_EVERY: std::time::Duration = std::time::Duration::from_millis(20);
+
+/// The last real count: when, how many stacks were mapped then, and what was read.
+struct Reading {
+    /// When it was taken.
+    at: std::time::Instant,
+    /// `MAPPED_STACKS` at that time.
+    mapped_stacks: usize,
+    /// The process's memory areas then.
+    mappings: Option<usize>,
+    /// `vm.max_map_count` then.
+    limit: Option<usize>,
+}
+
+/// The mapping count and limit: read for real at most every [`RECOUNT_EVERY`]; in between, the last count
+/// adjusted by the stacks mapped or unmapped since.
+fn recent_reading(mapped_stacks: usize) -> (Option<usize>, Option<usize>) {
+    static LAST: std::sync::Mutex<Option<Reading>> = std::sync::Mutex::new(None);
+    let mut last = LAST.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+    if let Some(reading) = last.as_ref().filter(|reading| reading.at.elapsed() < RECOUNT_EVERY) {
+        let added = (mapped_stacks as isize - reading.mapped_stacks as isize) * MAPPINGS_PER_STACK as isize;
+        let mappings = reading.mappings.map(|m| m.saturating_add_signed(added));
+        return (mappings, reading.limit);
+    }
+    let (mappings, limit) = (count_mappings(), read_max_map_count());
+    *last = Some(Reading { at: std::time::Instant::now(), mapped_stacks, mappings, limit });
+    (mappings, limit)
 }
 
 /// [`check_capacity`] with its inputs passed in: the stacks mapped now, the
@@ -368,11 +398,12 @@ fn describe_failure(error: io::Error, usable_size: usize) -> io::Error {
     if error.raw_os_error() != Some(libc::ENOMEM) {
         return error;
     }
+    let (mappings, limit) = recent_reading(MAPPED_STACKS.load(Ordering::Relaxed));
     let message = out_of_memory_message(
         usable_size,
         usable_size.saturating_add(guard_length()),
-        count_mappings(),
-        read_max_map_count(),
+        mappings,
+        limit,
         address_space_limit(),
     );
     io::Error::new(io::ErrorKind::OutOfMemory, message)
