@@ -1,0 +1,623 @@
+//! The side-by-side report: a quick pass of every workload for green threads, OS threads and tokio, written
+//! to `BENCHMARKS.md` and `benches/report/ratios.svg`.
+//!
+//! Run: `cargo bench --bench report` (about 5 minutes on 2 cores). Add `-- --only spawn,echo` to run some
+//! sections and print their tables without writing the files. Sections: spawn, yield, park, channel, mutex,
+//! echo, http, timers, memory, max.
+//!
+//! Each per-operation cell calibrates its iteration count in a warm-up so one repetition takes ~20 ms, then
+//! takes the median of 15 repetitions; whole-run cells (1,000,000 messages, 100,000 sleepers) take the median
+//! of 10 runs after one warm-up run; network cells sample requests per second over 10 intervals of 250 ms after
+//! a 0.5 s warm-up and take the median. The workloads are the ones of the criterion benches
+//! (`benches/workloads/`), run in the same `bench` profile. Servers, and the memory and capacity measurements,
+//! run in child processes (this binary re-executed with `--child ...`).
+
+use std::fmt::Write as _;
+use std::time::{Duration, Instant};
+
+#[path = "workloads/mod.rs"]
+mod workloads;
+
+#[path = "report/children.rs"]
+mod children;
+#[path = "report/machine.rs"]
+mod machine;
+#[path = "report/measure.rs"]
+mod measure;
+#[path = "report/render.rs"]
+mod render;
+
+use machine::Machine;
+use measure::{median, per_op, per_run};
+use render::{Row, Table, Target, Unit};
+use workloads::map_count::MapCountRaise;
+use workloads::{net, tasks, tokio_current, tokio_multi};
+
+/// Where the report goes, relative to the crate root.
+const MARKDOWN: &str = "BENCHMARKS.md";
+/// Where the chart goes, relative to the crate root.
+const CHART: &str = "benches/report/ratios.svg";
+
+/// The systems every server-side workload compares, in table order.
+const SYSTEMS: [&str; 4] = ["green", "std_thread", "tokio_multi_thread", "tokio_current_thread"];
+
+/// The report being built.
+struct Report {
+    /// When the run started, for progress lines.
+    start: Instant,
+    /// One per workload, in order.
+    tables: Vec<Table>,
+    /// Remarks for the end of the report (limits raised, things skipped).
+    notes: Vec<String>,
+}
+
+impl Report {
+    /// Logs a measured (or failed) cell and makes its row.
+    fn row(&self, key: &str, system: &str, unit: Unit, value: Result<f64, String>) -> Row {
+        match &value {
+            Ok(v) => eprintln!("[{:6.1} s] {key} / {system}: {}", self.start.elapsed().as_secs_f64(), unit.format(*v)),
+            Err(e) => eprintln!("[{:6.1} s] {key} / {system}: not measured: {e}", self.start.elapsed().as_secs_f64()),
+        }
+        Row::new(system, value)
+    }
+
+    /// Adds a table.
+    fn table(&mut self, key: &str, title: &str, description: &str, unit: Unit, rows: Vec<Row>) {
+        self.tables.push(Table {
+            key: key.to_string(),
+            title: title.to_string(),
+            description: description.to_string(),
+            unit,
+            rows,
+        });
+    }
+
+    /// The table with `key`.
+    fn find(&self, key: &str) -> Option<&Table> {
+        self.tables.iter().find(|table| table.key == key)
+    }
+}
+
+/// One report section: a name for `--only` and the function that measures it.
+type Section = (&'static str, fn(&mut Report));
+
+/// Every section, in report order.
+const SECTIONS: [Section; 10] = [
+    ("spawn", spawn_join),
+    ("yield", yield_now),
+    ("park", park_pingpong),
+    ("channel", channel),
+    ("mutex", mutex),
+    ("echo", echo),
+    ("http", http),
+    ("timers", timers),
+    ("memory", memory),
+    ("max", max_green),
+];
+
+fn main() {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    if args.first().map(String::as_str) == Some("--child") {
+        children::run(&args[1..]);
+    }
+    let only: Option<Vec<String>> = args
+        .iter()
+        .position(|arg| arg == "--only")
+        .and_then(|i| args.get(i + 1))
+        .map(|list| list.split(',').map(String::from).collect());
+    if cfg!(debug_assertions) {
+        eprintln!("warning: debug build; run `cargo bench --bench report` for meaningful numbers");
+    }
+    let machine = Machine::read();
+    let mut report = Report { start: Instant::now(), tables: Vec::new(), notes: Vec::new() };
+    for (name, section) in SECTIONS {
+        if only.as_ref().map_or(true, |only| only.iter().any(|o| o == name)) {
+            section(&mut report);
+        }
+    }
+    let elapsed = report.start.elapsed();
+    let markdown = markdown(&machine, &report, elapsed);
+    if only.is_some() {
+        println!("{markdown}");
+        return;
+    }
+    let root = env!("CARGO_MANIFEST_DIR");
+    let subtitle = format!(
+        "{} · {} cores · {} · load average at start {}",
+        machine.date, machine.cores, machine.cpu, machine.load_average
+    );
+    std::fs::write(format!("{root}/{CHART}"), render::svg(&report.tables, &subtitle)).expect("write the chart");
+    std::fs::write(format!("{root}/{MARKDOWN}"), markdown).expect("write the report");
+    eprintln!("wrote {MARKDOWN} and {CHART} in {:.0} s", elapsed.as_secs_f64());
+}
+
+/// 1. Spawn + join of a trivial task.
+fn spawn_join(report: &mut Report) {
+    let key = "spawn+join";
+    let unit = Unit::NanosPerOp;
+    let green = workloads::green(2);
+    let mut rows = vec![report.row(key, "green", unit, Ok(per_op(|n| tasks::spawn_join_green(&green, n))))];
+    drop(green);
+    rows.push(report.row(key, "std_thread", unit, Ok(per_op(tasks::spawn_join_std))));
+    for (system, runtime) in [("tokio_multi_thread", tokio_multi()), ("tokio_current_thread", tokio_current())] {
+        rows.push(report.row(key, system, unit, Ok(per_op(|n| tasks::spawn_join_tokio(&runtime, n)))));
+    }
+    report.table(
+        key,
+        "1. Spawn and join a trivial task",
+        "Time per task: spawn batches of 1,000 trivial tasks (16 for OS threads), then join them all. \
+         green and tokio_multi_thread have 2 workers.",
+        unit,
+        rows,
+    );
+}
+
+/// 2. Yield.
+fn yield_now(report: &mut Report) {
+    let key = "yield";
+    let unit = Unit::NanosPerOp;
+    let green = workloads::green(1);
+    let mut rows = vec![report.row(key, "green", unit, Ok(per_op(|n| tasks::yield_green(&green, n))))];
+    drop(green);
+    rows.push(Row::new(
+        "std_thread",
+        Err("an OS thread's yield is a bare sched_yield system call, not a switch to another task".into()),
+    ));
+    for (system, runtime) in [("tokio_multi_thread", tokio_multi()), ("tokio_current_thread", tokio_current())] {
+        rows.push(report.row(key, system, unit, Ok(per_op(|n| tasks::yield_tokio(&runtime, n)))));
+    }
+    let floor = per_op(tasks::corosensei_switch);
+    rows.push(Row::reference("corosensei resume + suspend (the floor)", Ok(floor)));
+    report.table(
+        key,
+        "2. Yield",
+        "Time per yield of one task that yields in a loop (green: 1 worker). The last row is a bare corosensei \
+         switch in and out, the floor under any green switch.",
+        unit,
+        rows,
+    );
+}
+
+/// 3. Park/unpark ping-pong.
+fn park_pingpong(report: &mut Report) {
+    let key = "park ping-pong";
+    let unit = Unit::NanosPerOp;
+    let green = workloads::green(1);
+    let mut rows = vec![report.row(key, "green", unit, Ok(per_op(|n| tasks::park_pingpong_green(&green, n))))];
+    drop(green);
+    rows.push(report.row(key, "std_thread", unit, Ok(per_op(tasks::park_pingpong_std))));
+    for (system, runtime) in [("tokio_multi_thread", tokio_multi()), ("tokio_current_thread", tokio_current())] {
+        rows.push(report.row(key, system, unit, Ok(per_op(|n| tasks::park_pingpong_tokio(&runtime, n)))));
+    }
+    report.table(
+        key,
+        "3. Park/unpark ping-pong",
+        "Time per round trip: two tasks wake each other in turn (green: park/unpark on 1 worker; OS threads: \
+         thread::park/unpark; tokio: a pair of Notify).",
+        unit,
+        rows,
+    );
+}
+
+/// 4. Channels: ping-pong and throughput.
+fn channel(report: &mut Report) {
+    let _ = report;
+}
+
+/// 5. Contended mutex, with a yield and with a little work between critical sections.
+fn mutex(report: &mut Report) {
+    use workloads::mutex::{self, Between, CONTENDERS, SECTIONS};
+    let sections = (CONTENDERS * SECTIONS) as f64;
+    let unit = Unit::NanosPerOp;
+    for (between, key, title, what) in [
+        (Between::Yield, "mutex, yield between", "5. Contended mutex, yielding between critical sections", "yields"),
+        (
+            Between::Work,
+            "mutex, work between",
+            "5. Contended mutex, working between critical sections",
+            "does a few dozen instructions of work",
+        ),
+    ] {
+        let per_section = |run: Duration| run.as_nanos() as f64 / sections;
+        let green = workloads::green(2);
+        let mut rows =
+            vec![report.row(key, "green", unit, Ok(per_section(per_run(|| mutex::contended_green(&green, between)))))];
+        drop(green);
+        rows.push(report.row(key, "std_thread", unit, Ok(per_section(per_run(|| mutex::contended_std(between))))));
+        for (system, runtime) in [("tokio_multi_thread", tokio_multi()), ("tokio_current_thread", tokio_current())] {
+            let value = per_section(per_run(|| mutex::contended_tokio(&runtime, between)));
+            rows.push(report.row(key, system, unit, Ok(value)));
+        }
+        report.table(
+            key,
+            title,
+            &format!(
+                "Time per critical section: {CONTENDERS} contenders each do {} × (lock, increment, unlock, then \
+                 {what}), one run spawning and joining them, the median of {} runs. green::sync::Mutex on green \
+                 threads (2 workers), std::sync::Mutex on OS threads, tokio::sync::Mutex on tokio tasks.",
+                render::format_count(SECTIONS as f64),
+                measure::RUNS
+            ),
+            unit,
+            rows,
+        );
+    }
+}
+
+/// Echo and HTTP cells: each system's server in a child process, driven by the one client.
+fn network(report: &mut Report, key: &str, protocol: net::Protocol, connections: usize) -> Vec<Row> {
+    let unit = Unit::Rate("requests");
+    SYSTEMS
+        .iter()
+        .map(|system| {
+            let value = children::Server::start(protocol, system).and_then(|server| {
+                let load = net::drive(
+                    server.address,
+                    protocol,
+                    connections,
+                    Duration::from_millis(500),
+                    10,
+                    Duration::from_millis(250),
+                )
+                .map_err(|e| format!("client failed: {e}"))?;
+                Ok(median(&load.rates))
+            });
+            report.row(key, system, unit, value)
+        })
+        .collect()
+}
+
+/// 6. Echo at 100 and 1,000 connections.
+fn echo(report: &mut Report) {
+    for connections in [100, 1_000] {
+        let key = format!("echo {connections} conns");
+        let rows = network(report, &key, net::Protocol::Echo, connections);
+        report.table(
+            &key,
+            &format!("6. Echo, {} connections, 64-byte messages", render::format_count(connections as f64)),
+            &format!(
+                "Requests per second (one request = 64 bytes sent and the same 64 bytes read back), {connections} \
+                 connections each with one request in flight. The servers: one green thread per connection \
+                 (green::net, 2 workers), one OS thread per connection (std::net), one task per connection \
+                 (tokio, 2 workers or current-thread), each in its own process. The same client drives all of \
+                 them: a tokio multi-thread runtime (2 workers) in the report's process. Client and server share \
+                 the machine's 2 cores."
+            ),
+            Unit::Rate("requests"),
+            rows,
+        );
+    }
+}
+
+/// 7. HTTP hello keep-alive.
+fn http(report: &mut Report) {
+    let connections = 100;
+    let key = "http hello";
+    let rows = network(report, key, net::Protocol::Http, connections);
+    report.table(
+        key,
+        "7. HTTP/1.1 keep-alive \"Hello, World!\"",
+        &format!(
+            "Requests per second, {connections} keep-alive connections each with one request in flight; the \
+             server parses requests up to the blank line and answers a fixed 13-byte body. Servers and client \
+             as for echo."
+        ),
+        Unit::Rate("requests"),
+        rows,
+    );
+}
+
+/// 8. 100,000 sleeps of 10 ms, all joined.
+fn timers(report: &mut Report) {
+    let key = "100k sleeps";
+    let unit = Unit::Wall;
+    let mut rows = Vec::new();
+    let raise = MapCountRaise::to_fit(tasks::SLEEPERS_MAPPED_STACKS, "timers");
+    let value = match &raise {
+        Some(raise) => {
+            if let Some(from) = raise.raised_from() {
+                report.notes.push(format!(
+                    "Timers: vm.max_map_count was raised from {from} to {} for the green cell and restored right \
+                     after. 100,000 guarded stacks need 2 mappings each, and across repeated runs the 2 workers' \
+                     stack pools may together keep up to twice that many stacks mapped.",
+                    raise.limit
+                ));
+            }
+            let green = workloads::green(2);
+            let value = per_run(|| tasks::sleepers_green(&green)).as_nanos() as f64;
+            drop(green);
+            Ok(value)
+        }
+        None => Err("vm.max_map_count is too low for 100,000 green stacks and could not be raised".into()),
+    };
+    drop(raise);
+    rows.push(report.row(key, "green", unit, value));
+    rows.push(Row::new("std_thread", Err("100,000 OS threads at once is not feasible on this machine".into())));
+    for (system, runtime) in [("tokio_multi_thread", tokio_multi()), ("tokio_current_thread", tokio_current())] {
+        rows.push(report.row(key, system, unit, Ok(per_run(|| tasks::sleepers_tokio(&runtime)).as_nanos() as f64)));
+    }
+    report.table(
+        key,
+        "8. Timers: 100,000 tasks each sleeping 10 ms",
+        "Wall time from the first spawn until all 100,000 are joined; the ideal is 10 ms. green and \
+         tokio_multi_thread have 2 workers.",
+        unit,
+        rows,
+    );
+}
+
+/// Parked tasks per child process in the memory section.
+const PARKED: usize = 100_000;
+/// Parked OS threads in the memory section.
+const PARKED_THREADS: usize = 2_000;
+
+/// Resident bytes per parked task, from a child process.
+fn parked_cell(system: &str, count: usize) -> Result<f64, String> {
+    let words = children::result_of(&["parked", system, &count.to_string()], Duration::from_secs(60))?;
+    let number = |i: usize| words.get(i).and_then(|w| w.parse::<f64>().ok()).ok_or("malformed child result");
+    Ok((number(1)? - number(0)?) / count as f64)
+}
+
+/// 9. Resident memory per parked task.
+fn memory(report: &mut Report) {
+    let key = "memory per parked task";
+    let unit = Unit::Bytes;
+    let mut rows = Vec::new();
+    let raise = MapCountRaise::to_fit(PARKED, "memory");
+    let green_count = match &raise {
+        Some(_) => PARKED,
+        None => (MapCountRaise::current().saturating_sub(10_000) / 2).min(PARKED),
+    };
+    if let Some(from) = raise.as_ref().and_then(MapCountRaise::raised_from) {
+        report.notes.push(format!(
+            "Memory: vm.max_map_count was raised from {from} to {} for the green child process and restored \
+             right after.",
+            MapCountRaise::needed_for(PARKED)
+        ));
+    }
+    let value = parked_cell("green", green_count);
+    drop(raise);
+    let mut row = report.row(key, "green", unit, value);
+    if green_count != PARKED {
+        row = row.with_note(format!("{green_count} green threads: vm.max_map_count could not be raised"));
+    }
+    rows.push(row);
+    rows.push(
+        report
+            .row(key, "std_thread", unit, parked_cell("std_thread", PARKED_THREADS))
+            .with_note(format!("{} OS threads, not 100,000", render::format_count(PARKED_THREADS as f64))),
+    );
+    for system in ["tokio_multi_thread", "tokio_current_thread"] {
+        rows.push(report.row(key, system, unit, parked_cell(system, PARKED)));
+    }
+    report.table(
+        key,
+        "9. Memory: resident bytes per parked task",
+        "100,000 tasks, each parked on its own channel's receive (green: green::channel::bounded(1); tokio: \
+         tokio::sync::mpsc::channel(1); OS threads: std::sync::mpsc::sync_channel(1)), in a fresh child process \
+         per system: (VmRSS once all are parked − VmRSS before the first spawn) ÷ tasks. It includes each task's \
+         channel, sender and join handle, kept by the spawner. Default stack sizes (green: 256 KiB of address \
+         space, of which only touched pages are resident; OS threads: 2 MiB).",
+        unit,
+        rows,
+    );
+}
+
+/// The most green threads the report tries to park at once.
+const MAX_GREEN: usize = 1_000_000;
+
+/// Runs the capacity child; (parked, resident bytes, why it stopped).
+fn max_cell() -> Result<(f64, f64, String), String> {
+    let start = Instant::now();
+    let words = children::result_of(&["max-green", &MAX_GREEN.to_string()], Duration::from_secs(150))?;
+    let number = |i: usize| words.get(i).and_then(|w| w.parse::<f64>().ok()).ok_or("malformed child result");
+    let reason = format!("{}; the child ran {:.0} s", words[2..].join(" "), start.elapsed().as_secs_f64());
+    Ok((number(0)?, number(1)?, reason))
+}
+
+/// 10. The most concurrent parked green threads.
+fn max_green(report: &mut Report) {
+    let key = "max parked green threads";
+    let unit = Unit::Count;
+    let mut rows = Vec::new();
+    let current = MapCountRaise::current();
+    let default = max_cell();
+    let label = format!("green, vm.max_map_count = {current} (as found)");
+    rows.push(describe_max(report, key, &label, unit, default));
+    match MapCountRaise::to_fit(MAX_GREEN, "max green threads") {
+        Some(raise) => {
+            let label = format!("green, vm.max_map_count = {}", raise.limit);
+            if let Some(from) = raise.raised_from() {
+                report.notes.push(format!(
+                    "Capacity: vm.max_map_count was raised from {from} to {} for the second child process and \
+                     restored right after.",
+                    raise.limit
+                ));
+            }
+            let raised = max_cell();
+            drop(raise);
+            rows.push(describe_max(report, key, &label, unit, raised));
+        }
+        None => rows.push(Row::reference(
+            "green, vm.max_map_count raised",
+            Err("skipped: vm.max_map_count cannot be raised here (needs root)".into()),
+        )),
+    }
+    report.table(
+        key,
+        "10. Capacity: concurrent parked green threads",
+        &format!(
+            "Green threads spawned and parked one after another (each seen to start before the next is spawned) \
+             in a fresh child process with the default runtime settings (2 workers, 256 KiB stacks), until \
+             Builder::spawn errors, a green thread fails to start, {} are parked, or the machine's available \
+             memory falls below a quarter of its total (it is shared). Each stack needs 2 memory mappings, so \
+             vm.max_map_count is the first limit. Near that limit each spawn counts the process's mappings \
+             in /proc/self/maps to give a precise error, which is why the first child runs for a while.",
+            render::format_count(MAX_GREEN as f64)
+        ),
+        unit,
+        rows,
+    );
+}
+
+/// A capacity row with its stop reason and resident memory.
+fn describe_max(
+    report: &Report,
+    key: &str,
+    label: &str,
+    unit: Unit,
+    result: Result<(f64, f64, String), String>,
+) -> Row {
+    match result {
+        Ok((parked, resident, reason)) => {
+            let row = Row::reference(label, Ok(parked));
+            eprintln!("[{:6.1} s] {key} / {label}: {parked} ({reason})", report.start.elapsed().as_secs_f64());
+            row.with_note(format!(
+                "{reason}; resident {} in all, {} per thread",
+                render::format_bytes(resident),
+                render::format_bytes(resident / parked.max(1.0))
+            ))
+        }
+        Err(error) => {
+            let _ = unit;
+            Row::reference(label, Err(error))
+        }
+    }
+}
+
+/// A goal that green's median must not exceed.
+fn at_most(report: &Report, goal: &str, key: &str, limit: f64) -> Target {
+    let table = report.find(key);
+    let green = table.and_then(Table::green);
+    Target {
+        goal: goal.to_string(),
+        measured: match (table, green) {
+            (Some(table), Some(green)) => table.unit.format(green),
+            _ => "not measured".into(),
+        },
+        reached: green.map(|green| green <= limit),
+    }
+}
+
+/// A goal that green's rate must be at least `factor` times the faster tokio flavour's.
+fn versus_tokio(report: &Report, goal: &str, key: &str, factor: f64) -> Target {
+    let table = report.find(key);
+    let green = table.and_then(Table::green);
+    let best = table.and_then(|table| {
+        ["tokio_multi_thread", "tokio_current_thread"]
+            .into_iter()
+            .filter_map(|system| table.value(system).map(|value| (system, value)))
+            .max_by(|a, b| a.1.total_cmp(&b.1))
+    });
+    match (table, green, best) {
+        (Some(table), Some(green), Some((system, best))) => Target {
+            goal: goal.to_string(),
+            measured: format!(
+                "green {} vs {system} {}: {:.2}×",
+                table.unit.format(green),
+                table.unit.format(best),
+                green / best
+            ),
+            reached: Some(green >= factor * best),
+        },
+        _ => Target { goal: goal.to_string(), measured: "not measured".into(), reached: None },
+    }
+}
+
+/// The goals from the issue, in its order, checked against the tables.
+fn targets(report: &Report) -> Vec<Target> {
+    let capacity = report.find("max parked green threads").and_then(|table| {
+        table
+            .rows
+            .iter()
+            .filter_map(|row| row.value.clone().ok().map(|value| (value, row.system.clone())))
+            .max_by(|a, b| a.0.total_cmp(&b.0))
+    });
+    vec![
+        at_most(report, "spawn+join ≤ 150 ns per task", "spawn+join", 150.0),
+        at_most(report, "yield ≤ 20 ns", "yield", 20.0),
+        at_most(report, "channel ping-pong ≤ 120 ns per round trip", "channel ping-pong", 120.0),
+        versus_tokio(report, "channel throughput ≥ tokio's (the faster flavour)", "channel throughput", 1.0),
+        at_most(report, "100,000 sleeps of 10 ms joined within 60 ms wall", "100k sleeps", 60e6),
+        versus_tokio(
+            report,
+            "echo, 100 connections: ≥ 1.2× tokio's requests/s (the faster flavour)",
+            "echo 100 conns",
+            1.2,
+        ),
+        versus_tokio(
+            report,
+            "echo, 1,000 connections: ≥ 1.2× tokio's requests/s (the faster flavour)",
+            "echo 1000 conns",
+            1.2,
+        ),
+        versus_tokio(report, "HTTP hello: ≥ 1.2× tokio's requests/s (the faster flavour)", "http hello", 1.2),
+        at_most(report, "≤ 4.4 KiB resident per parked green thread", "memory per parked task", 4.4 * 1024.0),
+        Target {
+            goal: "1,000,000 concurrent parked green threads where limits allow".into(),
+            measured: capacity.as_ref().map_or("not measured".into(), |(value, system)| {
+                format!("{} ({system})", render::format_count(*value))
+            }),
+            reached: capacity.map(|(value, _)| value >= MAX_GREEN as f64),
+        },
+    ]
+}
+
+/// The whole BENCHMARKS.md.
+fn markdown(machine: &Machine, report: &Report, elapsed: Duration) -> String {
+    let mut out = String::new();
+    let _ = writeln!(out, "# Benchmarks: green side by side with OS threads and tokio\n");
+    let _ = writeln!(
+        out,
+        "Written by `cargo bench --bench report` on {} in {:.0} s; do not edit by hand, run it again. The \
+         criterion benches (`cargo bench --bench core`, ...) measure the same workloads more thoroughly.\n",
+        machine.date,
+        elapsed.as_secs_f64()
+    );
+    let _ = writeln!(out, "## Machine\n");
+    let _ = writeln!(out, "| | |\n|---|---|");
+    let _ = writeln!(out, "| cores (available_parallelism) | {} |", machine.cores);
+    let _ = writeln!(out, "| CPU | {} |", machine.cpu);
+    let _ = writeln!(out, "| memory | {} |", render::format_bytes(machine.memory as f64));
+    let _ = writeln!(out, "| kernel | {} |", machine.kernel);
+    let _ = writeln!(out, "| rustc | {} |", machine.rustc);
+    for (name, version) in &machine.versions {
+        let _ = writeln!(out, "| {name} | {version} |");
+    }
+    let _ = writeln!(out, "| vm.max_map_count at start | {} |", machine.max_map_count);
+    let _ = writeln!(
+        out,
+        "| load average at start (1, 5, 15 min) | {} — the machine is shared with other work |",
+        machine.load_average
+    );
+    let _ = writeln!(out, "| build | the `bench` profile (optimized), the same for every system |\n");
+    let _ = writeln!(out, "## How to read\n");
+    let _ = writeln!(
+        out,
+        "Every number is a median. Per-operation cells: a warm-up that also finds an iteration count giving \
+         ~{} ms per repetition, then {} repetitions. Whole-run cells: one warm-up run, then {} runs. Network \
+         cells: 0.5 s warm-up, then 10 intervals of 250 ms. The ratio column always reads the same way: **below \
+         1 means green is better** (for times and bytes it is green ÷ other; for requests or messages per \
+         second it is other ÷ green). The chart ([ratios.svg]({CHART})) shows the inverse, how many times \
+         faster or smaller green is than each other system.\n",
+        measure::REPETITION_TIME.as_millis(),
+        measure::REPETITIONS,
+        measure::RUNS
+    );
+    let _ = writeln!(out, "## Results\n");
+    for table in &report.tables {
+        render::markdown_table(&mut out, table);
+    }
+    let _ = writeln!(out, "## Targets\n");
+    render::markdown_targets(&mut out, &targets(report));
+    if !report.notes.is_empty() {
+        let _ = writeln!(out, "## Notes\n");
+        for note in &report.notes {
+            let _ = writeln!(out, "- {note}");
+        }
+        out.push('\n');
+    }
+    let _ = writeln!(out, "## Picture\n");
+    let _ = writeln!(out, "[![How many times faster or smaller green is]({CHART})]({CHART})\n");
+    out
+}
