@@ -2,7 +2,7 @@
 //! to `BENCHMARKS.md` and `benches/report/ratios.svg`.
 //!
 //! Run: `cargo bench --bench report` (about 5 minutes on 2 cores). Add `-- --only spawn,echo` to run some
-//! sections and print their tables without writing the files. Sections: spawn, yield, park, channel, mutex,
+//! sections; a partial run writes its files under `target/report-partial/` instead. Sections: spawn, yield, park, channel, mutex,
 //! echo, http, timers, memory, max.
 //!
 //! Each per-operation cell calibrates its iteration count in a warm-up so one repetition takes ~20 ms, then
@@ -117,18 +117,20 @@ fn main() {
     }
     let elapsed = report.start.elapsed();
     let markdown = markdown(&machine, &report, elapsed);
-    if only.is_some() {
-        println!("{markdown}");
-        return;
-    }
-    let root = env!("CARGO_MANIFEST_DIR");
     let subtitle = format!(
         "{} · {} cores · {} · load average at start {}",
         machine.date, machine.cores, machine.cpu, machine.load_average
     );
-    std::fs::write(format!("{root}/{CHART}"), render::svg(&report.tables, &subtitle)).expect("write the chart");
+    let chart = render::svg(&report.tables, &subtitle);
+    // A partial run writes under target/ so that it never replaces the committed report.
+    let root = match only {
+        None => env!("CARGO_MANIFEST_DIR").to_string(),
+        Some(_) => concat!(env!("CARGO_MANIFEST_DIR"), "/target/report-partial").to_string(),
+    };
+    std::fs::create_dir_all(format!("{root}/benches/report")).expect("create the output directory");
+    std::fs::write(format!("{root}/{CHART}"), chart).expect("write the chart");
     std::fs::write(format!("{root}/{MARKDOWN}"), markdown).expect("write the report");
-    eprintln!("wrote {MARKDOWN} and {CHART} in {:.0} s", elapsed.as_secs_f64());
+    eprintln!("wrote {root}/{MARKDOWN} and {root}/{CHART} in {:.0} s", elapsed.as_secs_f64());
 }
 
 /// 1. Spawn + join of a trivial task.
@@ -244,27 +246,35 @@ fn mutex(report: &mut Report) {
     }
 }
 
-/// Echo and HTTP cells: each system's server in a child process, driven by the one client.
+/// Rounds of a network table: every system's server runs once per round, rounds one after another, so
+/// that a change in the shared machine's load falls on all systems alike.
+const NETWORK_ROUNDS: usize = 2;
+/// Sampling intervals per round of one network cell.
+const NETWORK_SAMPLES: usize = 5;
+/// Length of one sampling interval.
+const NETWORK_INTERVAL: Duration = Duration::from_millis(250);
+/// Warm-up of a network cell before sampling, once connected.
+const NETWORK_WARM_UP: Duration = Duration::from_millis(500);
+
+/// Echo and HTTP cells: each system's server in a child process, driven by the one client; the median of
+/// all the cell's sampling intervals over [`NETWORK_ROUNDS`] rounds.
 fn network(report: &mut Report, key: &str, protocol: net::Protocol, connections: usize) -> Vec<Row> {
     let unit = Unit::Rate("requests");
-    SYSTEMS
-        .iter()
-        .map(|system| {
-            let value = children::Server::start(protocol, system).and_then(|server| {
-                let load = net::drive(
-                    server.address,
-                    protocol,
-                    connections,
-                    Duration::from_millis(500),
-                    10,
-                    Duration::from_millis(250),
-                )
-                .map_err(|e| format!("client failed: {e}"))?;
-                Ok(median(&load.rates))
+    let mut rates: Vec<Result<Vec<f64>, String>> = SYSTEMS.iter().map(|_| Ok(Vec::new())).collect();
+    for _ in 0..NETWORK_ROUNDS {
+        for (system, rates) in SYSTEMS.iter().zip(&mut rates) {
+            let Ok(so_far) = rates else { continue };
+            let load = children::Server::start(protocol, system).and_then(|server| {
+                net::drive(server.address, protocol, connections, NETWORK_WARM_UP, NETWORK_SAMPLES, NETWORK_INTERVAL)
+                    .map_err(|e| format!("client failed: {e}"))
             });
-            report.row(key, system, unit, value)
-        })
-        .collect()
+            match load {
+                Ok(load) => so_far.extend(load.rates),
+                Err(error) => *rates = Err(error),
+            }
+        }
+    }
+    SYSTEMS.iter().zip(rates).map(|(system, rates)| report.row(key, system, unit, rates.map(|r| median(&r)))).collect()
 }
 
 /// 6. Echo at 100 and 1,000 connections.
@@ -596,7 +606,9 @@ fn markdown(machine: &Machine, report: &Report, elapsed: Duration) -> String {
         out,
         "Every number is a median. Per-operation cells: a warm-up that also finds an iteration count giving \
          ~{} ms per repetition, then {} repetitions. Whole-run cells: one warm-up run, then {} runs. Network \
-         cells: 0.5 s warm-up, then 10 intervals of 250 ms. The ratio column always reads the same way: **below \
+         cells: {NETWORK_ROUNDS} rounds in which each system's server runs in turn (so that a change in the \
+         shared machine's load falls on all systems alike), each with a 0.5 s warm-up, then \
+         {NETWORK_SAMPLES} intervals of 250 ms, and the median is over the intervals of all rounds. The ratio column always reads the same way: **below \
          1 means green is better** (for times and bytes it is green ÷ other; for requests or messages per \
          second it is other ÷ green). The chart ([ratios.svg]({CHART})) shows the inverse, how many times \
          faster or smaller green is than each other system.\n",
