@@ -361,11 +361,18 @@ const PARKED: usize = 100_000;
 /// Parked OS threads in the memory section.
 const PARKED_THREADS: usize = 2_000;
 
-/// Resident bytes per parked task, from a child process.
+/// Child processes per memory cell.
+const MEMORY_RUNS: usize = 3;
+
+/// Resident bytes per parked task: the median over [`MEMORY_RUNS`] child processes.
 fn parked_cell(system: &str, count: usize) -> Result<f64, String> {
-    let words = children::result_of(&["parked", system, &count.to_string()], Duration::from_secs(60))?;
-    let number = |i: usize| words.get(i).and_then(|w| w.parse::<f64>().ok()).ok_or("malformed child result");
-    Ok((number(1)? - number(0)?) / count as f64)
+    let mut samples = Vec::with_capacity(MEMORY_RUNS);
+    for _ in 0..MEMORY_RUNS {
+        let words = children::result_of(&["parked", system, &count.to_string()], Duration::from_secs(60))?;
+        let number = |i: usize| words.get(i).and_then(|w| w.parse::<f64>().ok()).ok_or("malformed child result");
+        samples.push((number(1)? - number(0)?) / count as f64);
+    }
+    Ok(median(&samples))
 }
 
 /// 9. Resident memory per parked task.
@@ -404,8 +411,9 @@ fn memory(report: &mut Report) {
         key,
         "9. Memory: resident bytes per parked task",
         "100,000 tasks, each parked on its own channel's receive (green: green::channel::bounded(1); tokio: \
-         tokio::sync::mpsc::channel(1); OS threads: std::sync::mpsc::sync_channel(1)), in a fresh child process \
-         per system: (VmRSS once all are parked − VmRSS before the first spawn) ÷ tasks. It includes each task's \
+         tokio::sync::mpsc::channel(1); OS threads: std::sync::mpsc::sync_channel(1)), in a fresh child process: \
+         (VmRSS once all are parked − VmRSS before the first spawn) ÷ tasks; the median of 3 child processes \
+         per system. It includes each task's \
          channel, sender and join handle, kept by the spawner. Default stack sizes (green: 256 KiB of address \
          space, of which only touched pages are resident; OS threads: 2 MiB).",
         unit,
@@ -608,7 +616,8 @@ fn markdown(machine: &Machine, report: &Report, elapsed: Duration) -> String {
          ~{} ms per repetition, then {} repetitions. Whole-run cells: one warm-up run, then {} runs. Network \
          cells: {NETWORK_ROUNDS} rounds in which each system's server runs in turn (so that a change in the \
          shared machine's load falls on all systems alike), each with a 0.5 s warm-up, then \
-         {NETWORK_SAMPLES} intervals of 250 ms, and the median is over the intervals of all rounds. The ratio column always reads the same way: **below \
+         {NETWORK_SAMPLES} intervals of 250 ms, and the median is over the intervals of all rounds. Memory \
+         cells: the median of {MEMORY_RUNS} child processes. Capacity: one child process per setting. The ratio column always reads the same way: **below \
          1 means green is better** (for times and bytes it is green ÷ other; for requests or messages per \
          second it is other ÷ green). The chart ([ratios.svg]({CHART})) shows the inverse, how many times \
          faster or smaller green is than each other system.\n",

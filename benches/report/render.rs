@@ -147,14 +147,16 @@ pub fn format_count(value: f64) -> String {
     out
 }
 
-/// Formats bytes as B, KiB or MiB.
+/// Formats bytes as B, KiB, MiB or GiB.
 pub fn format_bytes(bytes: f64) -> String {
     if bytes < 1024.0 {
         format!("{bytes:.0} B")
     } else if bytes < 1024.0 * 1024.0 {
         format!("{:.2} KiB", bytes / 1024.0)
-    } else {
+    } else if bytes < 1024.0 * 1024.0 * 1024.0 {
         format!("{:.1} MiB", bytes / (1024.0 * 1024.0))
+    } else {
+        format!("{:.1} GiB", bytes / (1024.0 * 1024.0 * 1024.0))
     }
 }
 
