@@ -423,11 +423,16 @@ fn memory(report: &mut Report) {
 
 /// The most green threads the report tries to park at once.
 const MAX_GREEN: usize = 1_000_000;
+/// How long a capacity child may spawn before it stops and reports a lower bound.
+const MAX_BUDGET: Duration = Duration::from_secs(75);
 
 /// Runs the capacity child; (parked, resident bytes, why it stopped).
 fn max_cell() -> Result<(f64, f64, String), String> {
     let start = Instant::now();
-    let words = children::result_of(&["max-green", &MAX_GREEN.to_string()], Duration::from_secs(150))?;
+    let words = children::result_of(
+        &["max-green", &MAX_GREEN.to_string(), &MAX_BUDGET.as_secs().to_string()],
+        MAX_BUDGET + Duration::from_secs(60),
+    )?;
     let number = |i: usize| words.get(i).and_then(|w| w.parse::<f64>().ok()).ok_or("malformed child result");
     let reason = format!("{}; the child ran {:.0} s", words[2..].join(" "), start.elapsed().as_secs_f64());
     Ok((number(0)?, number(1)?, reason))
@@ -467,11 +472,13 @@ fn max_green(report: &mut Report) {
         &format!(
             "Green threads spawned and parked one after another (each seen to start before the next is spawned) \
              in a fresh child process with the default runtime settings (2 workers, 256 KiB stacks), until \
-             Builder::spawn errors, a green thread fails to start, {} are parked, or the machine's available \
-             memory falls below a quarter of its total (it is shared). Each stack needs 2 memory mappings, so \
-             vm.max_map_count is the first limit. Near that limit each spawn counts the process's mappings \
-             in /proc/self/maps to give a precise error, which is why the first child runs for a while.",
-            render::format_count(MAX_GREEN as f64)
+             Builder::spawn errors, a green thread fails to start, {} are parked, the machine's available \
+             memory falls below a quarter of its total (it is shared), or {} s have passed. Each stack needs 2 \
+             memory mappings, so vm.max_map_count is the first limit (the kernel's default is 65530). Within \
+             about 2,000 stacks of that limit each spawn counts the process's mappings in /proc/self/maps to \
+             give a precise error, which makes those last spawns slow.",
+            render::format_count(MAX_GREEN as f64),
+            MAX_BUDGET.as_secs()
         ),
         unit,
         rows,

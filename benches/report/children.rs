@@ -20,7 +20,9 @@ pub fn run(args: &[String]) -> ! {
     match args.as_slice() {
         ["serve", protocol, system] => serve(net::Protocol::parse(protocol).expect("unknown protocol"), system),
         ["parked", system, count] => parked(system, count.parse().expect("task count")),
-        ["max-green", limit] => max_green(limit.parse().expect("limit")),
+        ["max-green", limit, seconds] => {
+            max_green(limit.parse().expect("limit"), Duration::from_secs(seconds.parse().expect("seconds")))
+        }
         _ => {
             eprintln!("unknown child mode {args:?}");
             std::process::exit(2)
@@ -213,19 +215,28 @@ fn parked(system: &str, count: usize) -> ! {
 
 /// Spawns green threads that stay parked, with the default runtime settings, one at a time (each is seen to
 /// start before the next is spawned), until `Builder::spawn` errors, a green thread fails to start, `limit` is
-/// reached, or the machine's available memory falls below a quarter of its total (it is shared). Prints
-/// `RESULT <parked> <resident bytes> <why it stopped...>`.
-fn max_green(limit: usize) -> ! {
+/// reached, the machine's available memory falls below a quarter of its total (it is shared), or `budget` has
+/// passed. Prints `RESULT <parked> <resident bytes> <why it stopped...>`.
+fn max_green(limit: usize, budget: Duration) -> ! {
     static STOP: AtomicBool = AtomicBool::new(false);
     let started = Arc::new(AtomicUsize::new(0));
     let runtime = green::Runtime::builder().build().unwrap();
     runtime.block_on(|| {
         let memory_floor = meminfo("MemTotal").unwrap_or(0) / 4;
+        let deadline = Instant::now() + budget;
         let mut handles = Vec::new();
         let mut reason = format!("reached the limit of {limit} that the report sets");
         'spawning: for spawned in 0..limit {
             if spawned % 10_000 == 0 && meminfo("MemAvailable").unwrap_or(u64::MAX) < memory_floor {
                 reason = "stopped: the machine's available memory fell below a quarter of its total".into();
+                break;
+            }
+            if spawned % 100 == 0 && Instant::now() >= deadline {
+                reason = format!(
+                    "stopped by the report's time budget of {} s, so a lower bound (near the vm.max_map_count \
+                     limit every spawn counts the process's mappings in /proc/self/maps, which is slow)",
+                    budget.as_secs()
+                );
                 break;
             }
             let started_now = started.clone();
