@@ -1,4 +1,5 @@
-//! A five-second tour of `green`: green threads that sleep, wake each other, run on two workers and clean up.
+//! A few-second tour of `green`: green threads that sleep, wake each other, talk over a channel to an OS
+//! thread, borrow from a scope, get cancelled and timed out, on two workers.
 //!
 //! Run it with: `cargo run --release --example tour`
 //! Watch the scheduler decide: `RUST_LOG=green=trace cargo run --release --example tour 2>&1 | less`
@@ -16,6 +17,7 @@ fn main() {
     runtime.block_on(|| {
         sleepers();
         ping_pong();
+        channel_to_an_os_thread();
         scoped_sum();
         cancel_and_timeout();
     });
@@ -67,6 +69,34 @@ fn ping_pong() {
     );
 }
 
+/// A bounded channel joins 4 green producers and one plain OS thread consuming: the OS thread blocks, the
+/// green threads only park.
+fn channel_to_an_os_thread() {
+    let (tx, rx) = green::channel::bounded::<u64>(16);
+    let consumer = std::thread::spawn(move || rx.iter().fold((0u64, 0u64), |(n, sum), v| (n + 1, sum + v)));
+    let start = Instant::now();
+    let producers: Vec<_> = (0..4u64)
+        .map(|p| {
+            let tx = tx.clone();
+            green::spawn(move || {
+                for i in 0..25_000 {
+                    tx.send(p * 25_000 + i).unwrap();
+                }
+            })
+        })
+        .collect();
+    drop(tx);
+    for producer in producers {
+        producer.join().unwrap();
+    }
+    let (count, sum) = consumer.join().unwrap();
+    println!(
+        "3. 4 green producers -> bounded(16) channel -> 1 OS thread: {count} messages, sum {sum} (expected {}), {:?}",
+        (0..100_000u64).sum::<u64>(),
+        start.elapsed()
+    );
+}
+
 /// Scoped green threads borrow a local vector, like `std::thread::scope`.
 fn scoped_sum() {
     let numbers: Vec<u64> = (1..=1_000_000).collect();
@@ -77,7 +107,7 @@ fn scoped_sum() {
             s.spawn(move || total.fetch_add(chunk.iter().sum::<u64>() as usize, Ordering::Relaxed));
         }
     });
-    println!("3. ten scoped green threads summed a borrowed Vec: {}", total.load(Ordering::Relaxed));
+    println!("4. ten scoped green threads summed a borrowed Vec: {}", total.load(Ordering::Relaxed));
 }
 
 /// A sleeping green thread is cancelled; a slow call is cut short by a timeout.
@@ -85,8 +115,8 @@ fn cancel_and_timeout() {
     let sleeper = green::spawn(|| green::sleep(Duration::from_secs(3600)));
     sleeper.cancel();
     let error = sleeper.join().unwrap_err();
-    println!("4. cancelled an hour-long sleep: join says cancelled = {}", green::is_cancelled(error.as_ref()));
+    println!("5. cancelled an hour-long sleep: join says cancelled = {}", green::is_cancelled(error.as_ref()));
     let start = Instant::now();
     let result = green::timeout(Duration::from_millis(50), || green::sleep(Duration::from_secs(10)));
-    println!("5. a 10 s sleep inside timeout(50 ms): {:?} after {:?}", result, start.elapsed());
+    println!("6. a 10 s sleep inside timeout(50 ms): {:?} after {:?}", result, start.elapsed());
 }

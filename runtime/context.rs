@@ -19,12 +19,14 @@
 use std::cell::{Cell, RefCell};
 use std::ops::Range;
 use std::ptr;
+use std::sync::Arc;
 
 use corosensei::Yielder;
 
 use crate::coroutine::{overflow, Suspend};
 use crate::park::Scopes;
 use crate::scheduler::Worker;
+use crate::sync::wait_queue::Waiter;
 use crate::thread::Thread;
 
 thread_local! {
@@ -42,11 +44,16 @@ pub(crate) struct Local {
     pub(crate) thread: Thread,
     /// Deadlines and cancellation shields active on this thread (see [`crate::park`]).
     pub(crate) scopes: RefCell<Scopes>,
+    /// A waiter for this thread that no wait queue holds any more, kept for its next blocking call
+    /// ([`Waiter::current`](crate::sync::wait_queue::Waiter::current), [`Waiter::recycle`]).
+    ///
+    /// [`Waiter::recycle`]: crate::sync::wait_queue::Waiter::recycle
+    pub(crate) spare_waiter: Cell<Option<Arc<Waiter>>>,
 }
 
 impl Local {
     pub(crate) fn new(thread: Thread) -> Local {
-        Local { thread, scopes: RefCell::new(Scopes::default()) }
+        Local { thread, scopes: RefCell::new(Scopes::default()), spare_waiter: Cell::new(None) }
     }
 }
 

@@ -35,21 +35,25 @@
 //! - [`time`]: `sleep`; each worker's timer wheel.
 //! - `coroutine`: guarded stacks, the stack pool, the overflow report, the switch in and out.
 //! - `scheduler`: the worker loop (owned side) and worker handle (shared side).
-//! - `reactor`: each worker's mio `Poll`.
+//! - `reactor`: each worker's mio `Poll`; how a socket call waits on it (one `read()` traced through every layer).
+//! - [`net`]: the `std::net` mirror — `TcpListener`, `TcpStream`, `UdpSocket`, `unix` sockets.
 //! - [`runtime`]: `Runtime` and its `Builder`, placement of new green threads, the default runtime.
 //! - [`offload`](mod@offload): run blocking calls on a bounded pool of OS threads while only the caller waits.
 //! - [`fs`]: `std::fs` calls and `File`, each call offloaded.
 //! - [`sync`]: the `std::sync` mirror (`Mutex`, `RwLock`, `Condvar`, `Barrier`, `OnceLock`) plus `Semaphore`,
 //!   `WaitGroup`, `Event`; the wait queue under every primitive.
+//! - [`channel`]: crossbeam-channel's API (bounded, unbounded, rendezvous, timers) and [`select!`].
 //! - `context`: the only thread-local state (current worker, current green thread).
 
 #![warn(missing_docs)]
 
 pub mod cancel;
+pub mod channel;
 mod context;
 mod coroutine;
 pub mod fs;
 mod group;
+pub mod net;
 pub mod offload;
 mod park;
 mod reactor;

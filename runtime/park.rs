@@ -287,6 +287,31 @@ pub(crate) fn park_until(deadline: Option<Instant>) -> Wake {
     })
 }
 
+/// When the earliest unexpired timeout scope of the current thread ends, if one can interrupt a wait now
+/// (`None` inside [`uncancellable`](crate::uncancellable), while unwinding, or without scopes).
+///
+/// For waits that cannot go through [`park_until`] (an OS thread blocked in `poll(2)` on a socket): they bound
+/// their wait by this instant and then call [`interruption_point`].
+pub(crate) fn interruption_deadline() -> Option<Instant> {
+    if std::thread::panicking() {
+        return None;
+    }
+    context::with_local(|local| {
+        let scopes = local.scopes.borrow();
+        if scopes.shield > 0 {
+            None
+        } else {
+            scopes.earliest()
+        }
+    })
+}
+
+/// Unwinds the current thread if it was cancelled or one of its timeout scopes expired: the check
+/// [`park_until`] makes before and after parking, for waits that do not park.
+pub(crate) fn interruption_point() {
+    context::with_local(check_interrupts);
+}
+
 /// Runs `f` with cancellation and timeout scopes held off: see [`uncancellable`](crate::uncancellable).
 pub(crate) fn shielded<R>(f: impl FnOnce() -> R) -> R {
     struct Unshield;

@@ -66,8 +66,10 @@ impl RuntimeShared {
         Ok(())
     }
 
-    /// Wakes one sleeping worker other than `except`, so it can steal the work just queued.
+    /// Wakes one sleeping worker other than `except`, so it can steal the work just queued. The fence orders
+    /// the push before the reads of the `sleeping` flags (the other half of the handle's wake-up protocol).
     fn notify_idle(&self, except: usize) {
+        std::sync::atomic::fence(Ordering::SeqCst);
         if let Some(idle) = self.workers.iter().find(|w| w.index() != except && w.is_sleeping()) {
             idle.notify();
         }

@@ -50,9 +50,8 @@ fn a_green_thread_without_a_stack_reports_the_limit_and_the_others_run() {
     let stdout = String::from_utf8_lossy(&output.stdout);
     assert!(output.status.success(), "child failed: {stdout}\n{}", String::from_utf8_lossy(&output.stderr));
     let line = stdout.lines().find_map(|l| l.find("RESULT").map(|at| &l[at..])).expect("the child reports");
-    let number = |key: &str| -> u32 {
-        line.split_whitespace().find_map(|w| w.strip_prefix(key)).unwrap().parse().unwrap()
-    };
+    let number =
+        |key: &str| -> u32 { line.split_whitespace().find_map(|w| w.strip_prefix(key)).unwrap().parse().unwrap() };
     assert!(number("started=") >= 1, "{line}");
     assert!(number("failed=") >= 1, "{line}");
     assert_eq!(number("started=") + number("failed="), 40, "{line}");

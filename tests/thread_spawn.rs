@@ -130,6 +130,12 @@ fn work_spreads_over_both_workers() {
                     let workers = workers.clone();
                     green::spawn(move || {
                         workers.lock().unwrap().insert(std::thread::current().name().unwrap().to_string());
+                        // A millisecond of CPU work each: one worker alone would need 200 ms to start them all,
+                        // far longer than an idle worker takes to wake up and steal (started ones cannot move).
+                        let busy_until = std::time::Instant::now() + Duration::from_millis(1);
+                        while std::time::Instant::now() < busy_until {
+                            std::hint::spin_loop();
+                        }
                         green::sleep(Duration::from_millis(20));
                     })
                 })
@@ -138,6 +144,7 @@ fn work_spreads_over_both_workers() {
                 h.join().unwrap();
             }
         });
-        assert_eq!(workers.lock().unwrap().len(), 2, "{:?}", workers.lock().unwrap());
+        let workers = workers.lock().unwrap();
+        assert_eq!(workers.len(), 2, "{workers:?}");
     });
 }

@@ -1,9 +1,14 @@
 //! [`Reactor`]: the owned side of a worker's event loop.
 
+#![forbid(unsafe_code)]
+
 use std::io;
+use std::sync::Arc;
 use std::time::Duration;
 
 use mio::{Events, Poll, Token};
+
+use super::ReactorHandle;
 
 /// The token of the worker's `mio::Waker`.
 pub(crate) const WAKER_TOKEN: Token = Token(usize::MAX);
@@ -11,12 +16,14 @@ pub(crate) const WAKER_TOKEN: Token = Token(usize::MAX);
 /// Events handled per `epoll_wait`.
 const EVENTS: usize = 1024;
 
-/// A worker's mio `Poll` and its event buffer.
+/// A worker's mio `Poll`, its event buffer and the table its sockets are registered in.
 pub(crate) struct Reactor {
     /// The epoll instance.
     poll: Poll,
     /// Reused event buffer.
     events: Events,
+    /// The shared side: registry clone and registration table.
+    handle: Arc<ReactorHandle>,
 }
 
 impl Reactor {
@@ -24,15 +31,23 @@ impl Reactor {
     pub(crate) fn new() -> io::Result<(Reactor, mio::Waker)> {
         let poll = Poll::new()?;
         let waker = mio::Waker::new(poll.registry(), WAKER_TOKEN)?;
-        Ok((Reactor { poll, events: Events::with_capacity(EVENTS) }, waker))
+        let handle = Arc::new(ReactorHandle::new(poll.registry().try_clone()?));
+        Ok((Reactor { poll, events: Events::with_capacity(EVENTS), handle }, waker))
     }
 
-    /// The registry sources are registered with.
-    pub(crate) fn registry(&self) -> &mio::Registry {
-        self.poll.registry()
+    /// The shared side, which sockets register with.
+    pub(crate) fn handle(&self) -> &Arc<ReactorHandle> {
+        &self.handle
     }
 
-    /// Waits up to `timeout` (forever for `None`) for events and dispatches them. Returns the number of events.
+    /// Whether any socket is registered here: without one, a non-blocking `turn` can only find wake-ups,
+    /// which the worker drains anyway, so it may skip the system call.
+    pub(crate) fn has_sources(&self) -> bool {
+        self.handle.has_sources()
+    }
+
+    /// Waits up to `timeout` (forever for `None`) for events and dispatches them: step 6 of the read traced in
+    /// the [module docs](super). Returns the number of events.
     pub(crate) fn turn(&mut self, timeout: Option<Duration>) -> io::Result<usize> {
         match self.poll.poll(&mut self.events, timeout) {
             Ok(()) => {}
@@ -40,12 +55,31 @@ impl Reactor {
             Err(error) => return Err(error),
         }
         let mut count = 0;
+        let mut sockets = false;
         for event in self.events.iter() {
             count += 1;
-            if event.token() == WAKER_TOKEN {
-                continue;
-            }
+            sockets |= event.token() != WAKER_TOKEN;
+        }
+        if sockets {
+            let id = self.handle.id();
+            let events = self.events.iter().filter(|event| event.token() != WAKER_TOKEN);
+            self.handle.dispatch(events, |io, event| {
+                let read = event.is_readable() || event.is_read_closed() || event.is_error();
+                let write = event.is_writable() || event.is_write_closed() || event.is_error();
+                let woken = io.set_ready(read, write);
+                log::trace!(
+                    target: "green::reactor",
+                    "reactor {id}: event token {:#x} read {read} write {write}: woke {woken}",
+                    event.token().0
+                );
+            });
         }
         Ok(count)
+    }
+}
+
+impl Drop for Reactor {
+    fn drop(&mut self) {
+        self.handle.close();
     }
 }

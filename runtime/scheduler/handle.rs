@@ -4,7 +4,9 @@
 //! A worker about to sleep in `epoll_wait` and a thread pushing work to it must not miss each other:
 //!
 //! 1. The pusher adds to a queue (under its mutex), then issues a SeqCst fence and reads `sleeping`.
-//! 2. The worker stores `sleeping = true`, issues a SeqCst fence, then re-checks both queues.
+//! 2. The worker stores `sleeping = true`, issues a SeqCst fence, then re-checks both of its queues and the
+//!    injectors of the other workers (work placed there may be meant for it to steal: the placing thread
+//!    wakes an idle worker only if it sees it sleeping, see `RuntimeShared::place`).
 //! 3. If the pusher saw `sleeping == true`, it swaps it to false and, if it won that swap, writes the
 //!    `mio::Waker` (an eventfd) so `epoll_wait` returns. Otherwise the worker's re-check (step 2) is ordered
 //!    after the push and finds the work. Only one pusher per sleep pays for the write.

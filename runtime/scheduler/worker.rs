@@ -243,10 +243,19 @@ impl Worker {
         }
         self.fire_timers();
         if busy || !self.run_queue.borrow().is_empty() {
-            self.turn_reactor(Some(Duration::ZERO));
+            // Without a registered socket a non-blocking poll can only find wake-ups, drained above anyway.
+            if self.reactor.borrow().has_sources() {
+                self.turn_reactor(Some(Duration::ZERO));
+            }
             return;
         }
         if self.spin_for_work() || !self.handle.prepare_sleep() {
+            return;
+        }
+        if self.others_have_new() {
+            // Work placed on another worker after our spin: it saw us awake and did not wake us, so we must
+            // look (protocol step 2 covers the other workers' injectors too).
+            self.handle.end_sleep();
             return;
         }
         let now = Instant::now();
@@ -263,12 +272,27 @@ impl Worker {
         self.fire_timers();
     }
 
+    /// Whether another worker holds new green threads this one could steal.
+    fn others_have_new(&self) -> bool {
+        self.runtime.workers().iter().any(|w| w.index() != self.index() && w.has_new())
+    }
+
     /// Spins a few microseconds for work from other threads before the worker pays for a sleep and a wake-up.
     fn spin_for_work(&self) -> bool {
+        let sockets = self.reactor.borrow().has_sources();
         for round in 0..SPIN_ROUNDS {
-            if self.handle.has_work() || self.runtime.workers().iter().any(|w| w.index() != self.index() && w.has_new())
-            {
+            if self.handle.has_work() || self.others_have_new() {
                 return true;
+            }
+            // Socket readiness does not show in the queues: look at the reactor too, every few rounds (a
+            // non-blocking epoll_wait), or a reply arriving now would wait for the whole spin. Any event counts
+            // as work, also the waker's: this poll consumed it, and the sleep below would not see it again
+            // (shutdown wakes workers only through it).
+            if sockets && round % 4 == 0 {
+                let events = self.reactor.borrow_mut().turn(Some(Duration::ZERO));
+                if events.map_or(true, |events| events > 0) {
+                    return true;
+                }
             }
             for _ in 0..(1 << round.min(6)) {
                 std::hint::spin_loop();

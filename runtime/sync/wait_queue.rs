@@ -16,12 +16,13 @@
 //! thread and the queues it sits in.
 
 use std::collections::VecDeque;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{fence, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Instant;
 
+use crate::context;
 use crate::park::{self, Wake};
-use crate::thread::{current, Thread};
+use crate::thread::Thread;
 
 /// Not claimed yet.
 const WAITING: usize = 0;
@@ -38,9 +39,31 @@ pub(crate) struct Waiter {
 }
 
 impl Waiter {
-    /// A waiter for the calling thread.
+    /// A fresh (unclaimed) waiter for the calling thread: its spare one if it has one (see
+    /// [`recycle`](Waiter::recycle)), else a new one.
     pub(crate) fn current() -> Arc<Waiter> {
-        Arc::new(Waiter { thread: current(), selected: AtomicUsize::new(WAITING) })
+        context::with_local(|local| match local.spare_waiter.take() {
+            Some(spare) => spare,
+            None => Arc::new(Waiter { thread: local.thread.clone(), selected: AtomicUsize::new(WAITING) }),
+        })
+    }
+
+    /// Hands a waiter back after use, so the thread's next blocking call need not allocate. Kept only if
+    /// nothing else holds it (no queue, no waker about to unpark it) and it belongs to the calling thread;
+    /// otherwise simply dropped. Callers that never recycle lose nothing but the reuse.
+    pub(crate) fn recycle(waiter: Arc<Waiter>) {
+        // No `Weak` is ever made, so a strong count of 1 means nobody else can reach it. The fence pairs with
+        // the release decrement of the last other holder, so its accesses happen before the reset.
+        if Arc::strong_count(&waiter) != 1 {
+            return;
+        }
+        fence(Ordering::Acquire);
+        context::with_local(|local| {
+            if waiter.thread.id() == local.thread.id() {
+                waiter.selected.store(WAITING, Ordering::Relaxed);
+                local.spare_waiter.set(Some(waiter));
+            }
+        });
     }
 
     /// Claims the waiter for registration `token` and unparks its thread; false if it was already claimed.

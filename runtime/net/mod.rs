@@ -1,0 +1,45 @@
+//! Networking: the `std::net` (and `std::os::unix::net`) mirror, with calls that park only the calling green
+//! thread.
+//!
+//! Swap `std::net::TcpStream` for `green::net::TcpStream` (and so on) and code written for blocking sockets
+//! runs in green threads unchanged: same methods, same errors, same timeouts, `Read`/`Write` on the type and
+//! on `&Type`, so `BufReader`, `BufWriter`, `io::copy` and the rest of `std::io` just work. Outside a green
+//! thread the types block the OS thread, as std's do, so a green server can talk to an OS-thread client in the
+//! same process and the other way round.
+//!
+//! # How a call waits
+//! Every socket is a std (or mio) socket whose descriptor is always in non-blocking mode, plus a
+//! `Registration` with a reactor. A call tries the system call; on `EAGAIN` a green thread parks until its
+//! worker's `epoll_wait` reports readiness, and an OS thread waits in `poll(2)`. The reactor's module docs
+//! (`runtime/reactor/mod.rs`, linked from DESIGN.md) trace one `read()` through every layer, step by step.
+//!
+//! # Differences from std a user may notice
+//! - Addresses go through [`ToSocketAddrs`], this module's mirror of std's trait: a host name is looked up on
+//!   the offload pool when the caller is a green thread (a DNS lookup blocks).
+//! - `set_nonblocking(true)` applies to the handle it is called on, not to every clone of the socket.
+//! - `TcpListener::bind` listens with a backlog of 1024, not 128.
+//! - `incoming()` does not yield transient accept errors (`ECONNABORTED`, `EMFILE`, ...): it retries, pausing
+//!   while out of descriptors. `accept()` returns every error, as std's.
+//! - Descriptors handed out by `into_raw_fd` are in non-blocking mode.
+//!
+//! # Layout
+//! - [`TcpListener`] (and [`Incoming`]), [`TcpStream`], [`UdpSocket`]: the `std::net` types.
+//! - [`unix`]: [`UnixListener`](unix::UnixListener), [`UnixStream`](unix::UnixStream),
+//!   [`UnixDatagram`](unix::UnixDatagram).
+//! - [`ToSocketAddrs`]: address conversion with off-worker lookups.
+//! - `socket`: what every type above is made of: a non-blocking socket and its registration.
+//! - `accept`: the error policy of `incoming()` and `accept_retrying()`.
+
+mod accept;
+mod socket;
+mod tcp_listener;
+mod tcp_stream;
+mod to_socket_addrs;
+mod udp_socket;
+pub mod unix;
+
+pub use std::net::{AddrParseError, IpAddr, Ipv4Addr, Ipv6Addr, Shutdown, SocketAddr, SocketAddrV4, SocketAddrV6};
+pub use tcp_listener::{Incoming, TcpListener};
+pub use tcp_stream::TcpStream;
+pub use to_socket_addrs::ToSocketAddrs;
+pub use udp_socket::UdpSocket;

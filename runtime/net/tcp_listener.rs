@@ -1,0 +1,202 @@
+//! [`TcpListener`] and its [`Incoming`] iterator: the `std::net::TcpListener` mirror.
+
+use std::fmt;
+use std::io;
+use std::iter::FusedIterator;
+use std::net::SocketAddr;
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, FromRawFd, IntoRawFd, OwnedFd, RawFd};
+
+use super::accept::accept_retrying;
+use super::socket::Socket;
+use super::to_socket_addrs::{each_address, ToSocketAddrs};
+use super::TcpStream;
+use crate::reactor::Interest;
+
+/// A TCP server socket whose `accept` parks only the calling green thread.
+///
+/// The mirror of [`std::net::TcpListener`]. Differences a user may notice: the listen backlog is 1024
+/// (std's is 128), which suits a server accepting many connections at once; and [`incoming`](Self::incoming)
+/// rides out transient errors instead of yielding them (see [`accept_retrying`](Self::accept_retrying)).
+///
+/// Accepted streams are independent of the listener: move each to its own green thread.
+///
+/// ```no_run
+/// use std::io::{self, Read, Write};
+/// use green::net::TcpListener;
+///
+/// green::run(|| -> io::Result<()> {
+///     let listener = TcpListener::bind("127.0.0.1:7878")?;
+///     for stream in listener.incoming() {
+///         let mut stream = stream?;
+///         green::spawn(move || {
+///             let mut buf = [0; 4096];
+///             while let Ok(n @ 1..) = stream.read(&mut buf) {
+///                 if stream.write_all(&buf[..n]).is_err() {
+///                     break;
+///                 }
+///             }
+///         });
+///     }
+///     Ok(())
+/// })
+/// .unwrap();
+/// ```
+pub struct TcpListener {
+    /// mio's listener (its `accept` uses `accept4` with `SOCK_NONBLOCK`: one system call per connection).
+    socket: Socket<mio::net::TcpListener>,
+}
+
+impl TcpListener {
+    /// Creates a listener bound to `address` (the first resolved address that binds), with `SO_REUSEADDR`
+    /// set, listening with a backlog of 1024 (mio's `bind`; std uses 128).
+    ///
+    /// Port 0 asks the system for a free port; [`local_addr`](Self::local_addr) tells which.
+    ///
+    /// # Errors
+    /// The last address's error if none binds (e.g. `AddrInUse`).
+    pub fn bind<A: ToSocketAddrs>(address: A) -> io::Result<TcpListener> {
+        let listener = each_address(&address, |address| mio::net::TcpListener::bind(*address))?;
+        Ok(TcpListener { socket: Socket::from_nonblocking(listener) })
+    }
+
+    /// Waits for a connection and returns it with the peer's address.
+    ///
+    /// Every error is returned as with std, including transient ones a server should ride out (an aborted
+    /// connection, running out of descriptors): see [`accept_retrying`](Self::accept_retrying).
+    #[track_caller]
+    pub fn accept(&self) -> io::Result<(TcpStream, SocketAddr)> {
+        let (stream, peer) = self.socket.io(Interest::Read, |_| Ok(None), |listener| listener.accept())?;
+        Ok((TcpStream::from_accepted(std::net::TcpStream::from(OwnedFd::from(stream))), peer))
+    }
+
+    /// Like [`accept`](Self::accept), but retries errors that concern one connection (`ECONNABORTED`, ...)
+    /// and pauses — logging one warning — while the process or system is out of descriptors or memory
+    /// (`EMFILE`, `ENFILE`, `ENOBUFS`, `ENOMEM`), so a server keeps running and accepts again once resources
+    /// free up. Other errors are returned.
+    ///
+    /// The pauses (10 ms doubling to 100 ms) are cancellation points.
+    #[track_caller]
+    pub fn accept_retrying(&self) -> io::Result<(TcpStream, SocketAddr)> {
+        accept_retrying(&format_args!("listener fd {}", self.socket.as_raw_fd()), || self.accept())
+    }
+
+    /// An endless iterator over accepted connections, built on [`accept_retrying`](Self::accept_retrying):
+    /// it yields `Err` only for errors that are not transient.
+    pub fn incoming(&self) -> Incoming<'_> {
+        Incoming { listener: self }
+    }
+
+    /// The local address the listener is bound to.
+    pub fn local_addr(&self) -> io::Result<SocketAddr> {
+        self.socket.get().local_addr()
+    }
+
+    /// A second handle to the same listening socket (a duplicated descriptor).
+    pub fn try_clone(&self) -> io::Result<TcpListener> {
+        let socket = self
+            .socket
+            .try_clone(|listener| Ok(mio::net::TcpListener::from(listener.as_fd().try_clone_to_owned()?)))?;
+        Ok(TcpListener { socket })
+    }
+
+    /// Sets the IP time-to-live of packets sent from accepted sockets.
+    pub fn set_ttl(&self, ttl: u32) -> io::Result<()> {
+        self.socket.get().set_ttl(ttl)
+    }
+
+    /// The IP time-to-live (see [`set_ttl`](Self::set_ttl)).
+    pub fn ttl(&self) -> io::Result<u32> {
+        self.socket.get().ttl()
+    }
+
+    /// Takes the pending socket error (`SO_ERROR`), clearing it.
+    pub fn take_error(&self) -> io::Result<Option<io::Error>> {
+        self.socket.get().take_error()
+    }
+
+    /// With `true`, `accept` on *this handle* fails with `WouldBlock` instead of waiting (per handle, unlike
+    /// std; see [`TcpStream::set_nonblocking`]).
+    pub fn set_nonblocking(&self, nonblocking: bool) -> io::Result<()> {
+        self.socket.set_nonblocking(nonblocking);
+        Ok(())
+    }
+}
+
+/// The iterator of [`TcpListener::incoming`]: never returns `None`.
+#[derive(Debug)]
+pub struct Incoming<'a> {
+    /// The listener accepting.
+    listener: &'a TcpListener,
+}
+
+impl Iterator for Incoming<'_> {
+    type Item = io::Result<TcpStream>;
+
+    fn next(&mut self) -> Option<io::Result<TcpStream>> {
+        Some(self.listener.accept_retrying().map(|(stream, _)| stream))
+    }
+}
+
+impl FusedIterator for Incoming<'_> {}
+
+impl fmt::Debug for TcpListener {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut debug = f.debug_struct("TcpListener");
+        if let Ok(address) = self.local_addr() {
+            debug.field("addr", &address);
+        }
+        debug.field("fd", &self.as_raw_fd()).finish()
+    }
+}
+
+impl AsRawFd for TcpListener {
+    fn as_raw_fd(&self) -> RawFd {
+        self.socket.as_raw_fd()
+    }
+}
+
+impl AsFd for TcpListener {
+    fn as_fd(&self) -> BorrowedFd<'_> {
+        self.socket.get().as_fd()
+    }
+}
+
+impl FromRawFd for TcpListener {
+    /// Adopts a listening TCP socket, switching it to non-blocking mode.
+    ///
+    /// # Safety
+    /// `fd` must be an open descriptor that nothing else owns (as for std's `from_raw_fd`).
+    unsafe fn from_raw_fd(fd: RawFd) -> TcpListener {
+        // SAFETY: the caller hands over ownership of an open descriptor (this function's contract).
+        let listener = unsafe { mio::net::TcpListener::from_raw_fd(fd) };
+        TcpListener { socket: Socket::adopt(listener) }
+    }
+}
+
+impl IntoRawFd for TcpListener {
+    /// Gives up the descriptor, deregistered and still in non-blocking mode.
+    fn into_raw_fd(self) -> RawFd {
+        self.socket.into_inner().into_raw_fd()
+    }
+}
+
+impl From<OwnedFd> for TcpListener {
+    /// Adopts a listening TCP socket, switching it to non-blocking mode.
+    fn from(fd: OwnedFd) -> TcpListener {
+        TcpListener { socket: Socket::adopt(mio::net::TcpListener::from(fd)) }
+    }
+}
+
+impl From<TcpListener> for OwnedFd {
+    /// Gives up the descriptor, deregistered and still in non-blocking mode.
+    fn from(listener: TcpListener) -> OwnedFd {
+        listener.socket.into_inner().into()
+    }
+}
+
+impl From<std::net::TcpListener> for TcpListener {
+    /// Adopts a std listener (keeping its backlog), switching it to non-blocking mode.
+    fn from(listener: std::net::TcpListener) -> TcpListener {
+        TcpListener::from(OwnedFd::from(listener))
+    }
+}

@@ -1,0 +1,259 @@
+//! [`UdpSocket`]: the `std::net::UdpSocket` mirror.
+
+use std::fmt;
+use std::io;
+use std::net::{Ipv4Addr, Ipv6Addr, SocketAddr};
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, FromRawFd, IntoRawFd, OwnedFd, RawFd};
+use std::time::Duration;
+
+use super::socket::Socket;
+use super::to_socket_addrs::{each_address, ToSocketAddrs};
+use crate::reactor::Interest;
+
+/// A UDP socket whose blocking calls park only the calling green thread.
+///
+/// The mirror of [`std::net::UdpSocket`], with its semantics: timeouts as on
+/// [`TcpStream`](super::TcpStream#timeouts) (an expired call fails with kind `WouldBlock`), and `send_to`
+/// with a host name looks it up off the worker (see [`ToSocketAddrs`]).
+///
+/// ```
+/// use green::net::UdpSocket;
+///
+/// green::run(|| {
+///     let a = UdpSocket::bind("127.0.0.1:0").unwrap();
+///     let b = UdpSocket::bind("127.0.0.1:0").unwrap();
+///     a.send_to(b"ping", b.local_addr().unwrap()).unwrap();
+///     let mut buf = [0; 16];
+///     let (n, from) = b.recv_from(&mut buf).unwrap();
+///     assert_eq!((&buf[..n], from), (&b"ping"[..], a.local_addr().unwrap()));
+/// });
+/// ```
+pub struct UdpSocket {
+    /// The std socket in non-blocking mode, and its registration.
+    socket: Socket<std::net::UdpSocket>,
+}
+
+impl UdpSocket {
+    /// Creates a socket bound to `address` (the first resolved address that binds).
+    pub fn bind<A: ToSocketAddrs>(address: A) -> io::Result<UdpSocket> {
+        let socket = each_address(&address, |address| std::net::UdpSocket::bind(address))?;
+        Ok(UdpSocket { socket: Socket::new(socket)? })
+    }
+
+    /// Waits for a datagram; returns its length (the rest of a longer one is discarded) and its sender.
+    pub fn recv_from(&self, buf: &mut [u8]) -> io::Result<(usize, SocketAddr)> {
+        self.socket.io(Interest::Read, std::net::UdpSocket::read_timeout, |socket| socket.recv_from(buf))
+    }
+
+    /// Like [`recv_from`](Self::recv_from), but leaves the datagram queued.
+    pub fn peek_from(&self, buf: &mut [u8]) -> io::Result<(usize, SocketAddr)> {
+        self.socket.io(Interest::Read, std::net::UdpSocket::read_timeout, |socket| socket.peek_from(buf))
+    }
+
+    /// Sends `buf` to the first address `address` resolves to; waits while the send buffer is full.
+    ///
+    /// # Errors
+    /// `InvalidInput` if `address` resolves to nothing.
+    pub fn send_to<A: ToSocketAddrs>(&self, buf: &[u8], address: A) -> io::Result<usize> {
+        let Some(address) = address.to_socket_addrs()?.next() else {
+            return Err(io::Error::new(io::ErrorKind::InvalidInput, "no addresses to send data to"));
+        };
+        self.socket.io(Interest::Write, std::net::UdpSocket::write_timeout, |socket| socket.send_to(buf, address))
+    }
+
+    /// Sets the default peer (the first resolved address that works) for `send` and `recv`, and filters
+    /// incoming datagrams to it.
+    pub fn connect<A: ToSocketAddrs>(&self, address: A) -> io::Result<()> {
+        each_address(&address, |address| self.socket.get().connect(address))
+    }
+
+    /// Sends `buf` to the connected peer.
+    pub fn send(&self, buf: &[u8]) -> io::Result<usize> {
+        self.socket.io(Interest::Write, std::net::UdpSocket::write_timeout, |socket| socket.send(buf))
+    }
+
+    /// Waits for a datagram from the connected peer.
+    pub fn recv(&self, buf: &mut [u8]) -> io::Result<usize> {
+        self.socket.io(Interest::Read, std::net::UdpSocket::read_timeout, |socket| socket.recv(buf))
+    }
+
+    /// Like [`recv`](Self::recv), but leaves the datagram queued.
+    pub fn peek(&self, buf: &mut [u8]) -> io::Result<usize> {
+        self.socket.io(Interest::Read, std::net::UdpSocket::read_timeout, |socket| socket.peek(buf))
+    }
+
+    /// The connected peer's address.
+    pub fn peer_addr(&self) -> io::Result<SocketAddr> {
+        self.socket.get().peer_addr()
+    }
+
+    /// The local address.
+    pub fn local_addr(&self) -> io::Result<SocketAddr> {
+        self.socket.get().local_addr()
+    }
+
+    /// A second handle to the same socket (a duplicated descriptor).
+    pub fn try_clone(&self) -> io::Result<UdpSocket> {
+        Ok(UdpSocket { socket: self.socket.try_clone(|socket| socket.try_clone())? })
+    }
+
+    /// Sets how long a receive may wait; `None` waits forever. `InvalidInput` for zero, as std.
+    pub fn set_read_timeout(&self, timeout: Option<Duration>) -> io::Result<()> {
+        self.socket.get().set_read_timeout(timeout)
+    }
+
+    /// Sets how long a send may wait; `None` waits forever. `InvalidInput` for zero, as std.
+    pub fn set_write_timeout(&self, timeout: Option<Duration>) -> io::Result<()> {
+        self.socket.get().set_write_timeout(timeout)
+    }
+
+    /// The read timeout.
+    pub fn read_timeout(&self) -> io::Result<Option<Duration>> {
+        self.socket.get().read_timeout()
+    }
+
+    /// The write timeout.
+    pub fn write_timeout(&self) -> io::Result<Option<Duration>> {
+        self.socket.get().write_timeout()
+    }
+
+    /// Sets `SO_BROADCAST`.
+    pub fn set_broadcast(&self, broadcast: bool) -> io::Result<()> {
+        self.socket.get().set_broadcast(broadcast)
+    }
+
+    /// The value of `SO_BROADCAST`.
+    pub fn broadcast(&self) -> io::Result<bool> {
+        self.socket.get().broadcast()
+    }
+
+    /// Sets `IP_MULTICAST_LOOP`.
+    pub fn set_multicast_loop_v4(&self, multicast_loop: bool) -> io::Result<()> {
+        self.socket.get().set_multicast_loop_v4(multicast_loop)
+    }
+
+    /// The value of `IP_MULTICAST_LOOP`.
+    pub fn multicast_loop_v4(&self) -> io::Result<bool> {
+        self.socket.get().multicast_loop_v4()
+    }
+
+    /// Sets `IP_MULTICAST_TTL`.
+    pub fn set_multicast_ttl_v4(&self, ttl: u32) -> io::Result<()> {
+        self.socket.get().set_multicast_ttl_v4(ttl)
+    }
+
+    /// The value of `IP_MULTICAST_TTL`.
+    pub fn multicast_ttl_v4(&self) -> io::Result<u32> {
+        self.socket.get().multicast_ttl_v4()
+    }
+
+    /// Sets `IPV6_MULTICAST_LOOP`.
+    pub fn set_multicast_loop_v6(&self, multicast_loop: bool) -> io::Result<()> {
+        self.socket.get().set_multicast_loop_v6(multicast_loop)
+    }
+
+    /// The value of `IPV6_MULTICAST_LOOP`.
+    pub fn multicast_loop_v6(&self) -> io::Result<bool> {
+        self.socket.get().multicast_loop_v6()
+    }
+
+    /// Joins an IPv4 multicast group on `interface`.
+    pub fn join_multicast_v4(&self, group: &Ipv4Addr, interface: &Ipv4Addr) -> io::Result<()> {
+        self.socket.get().join_multicast_v4(group, interface)
+    }
+
+    /// Joins an IPv6 multicast group on interface number `interface` (0: any).
+    pub fn join_multicast_v6(&self, group: &Ipv6Addr, interface: u32) -> io::Result<()> {
+        self.socket.get().join_multicast_v6(group, interface)
+    }
+
+    /// Leaves an IPv4 multicast group.
+    pub fn leave_multicast_v4(&self, group: &Ipv4Addr, interface: &Ipv4Addr) -> io::Result<()> {
+        self.socket.get().leave_multicast_v4(group, interface)
+    }
+
+    /// Leaves an IPv6 multicast group.
+    pub fn leave_multicast_v6(&self, group: &Ipv6Addr, interface: u32) -> io::Result<()> {
+        self.socket.get().leave_multicast_v6(group, interface)
+    }
+
+    /// Sets the IP time-to-live of outgoing packets.
+    pub fn set_ttl(&self, ttl: u32) -> io::Result<()> {
+        self.socket.get().set_ttl(ttl)
+    }
+
+    /// The IP time-to-live of outgoing packets.
+    pub fn ttl(&self) -> io::Result<u32> {
+        self.socket.get().ttl()
+    }
+
+    /// Takes the pending socket error (`SO_ERROR`), clearing it.
+    pub fn take_error(&self) -> io::Result<Option<io::Error>> {
+        self.socket.get().take_error()
+    }
+
+    /// With `true`, calls on *this handle* fail with `WouldBlock` instead of waiting (per handle, unlike std;
+    /// see [`TcpStream::set_nonblocking`](super::TcpStream::set_nonblocking)).
+    pub fn set_nonblocking(&self, nonblocking: bool) -> io::Result<()> {
+        self.socket.set_nonblocking(nonblocking);
+        Ok(())
+    }
+}
+
+impl fmt::Debug for UdpSocket {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.socket.get().fmt(f)
+    }
+}
+
+impl AsRawFd for UdpSocket {
+    fn as_raw_fd(&self) -> RawFd {
+        self.socket.as_raw_fd()
+    }
+}
+
+impl AsFd for UdpSocket {
+    fn as_fd(&self) -> BorrowedFd<'_> {
+        self.socket.get().as_fd()
+    }
+}
+
+impl FromRawFd for UdpSocket {
+    /// Adopts a UDP socket, switching it to non-blocking mode.
+    ///
+    /// # Safety
+    /// `fd` must be an open descriptor that nothing else owns (as for std's `from_raw_fd`).
+    unsafe fn from_raw_fd(fd: RawFd) -> UdpSocket {
+        // SAFETY: the caller hands over ownership of an open descriptor (this function's contract).
+        let socket = unsafe { std::net::UdpSocket::from_raw_fd(fd) };
+        UdpSocket { socket: Socket::adopt(socket) }
+    }
+}
+
+impl IntoRawFd for UdpSocket {
+    /// Gives up the descriptor, deregistered and still in non-blocking mode.
+    fn into_raw_fd(self) -> RawFd {
+        self.socket.into_inner().into_raw_fd()
+    }
+}
+
+impl From<OwnedFd> for UdpSocket {
+    /// Adopts a UDP socket, switching it to non-blocking mode.
+    fn from(fd: OwnedFd) -> UdpSocket {
+        UdpSocket { socket: Socket::adopt(std::net::UdpSocket::from(fd)) }
+    }
+}
+
+impl From<UdpSocket> for OwnedFd {
+    /// Gives up the descriptor, deregistered and still in non-blocking mode.
+    fn from(socket: UdpSocket) -> OwnedFd {
+        socket.socket.into_inner().into()
+    }
+}
+
+impl From<std::net::UdpSocket> for UdpSocket {
+    /// Adopts a std socket, switching it to non-blocking mode.
+    fn from(socket: std::net::UdpSocket) -> UdpSocket {
+        UdpSocket { socket: Socket::adopt(socket) }
+    }
+}

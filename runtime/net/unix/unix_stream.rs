@@ -1,0 +1,251 @@
+//! [`UnixStream`]: the `std::os::unix::net::UnixStream` mirror.
+
+use std::fmt;
+use std::io::{self, IoSlice, IoSliceMut, Read, Write};
+use std::net::Shutdown;
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, FromRawFd, IntoRawFd, OwnedFd, RawFd};
+use std::os::unix::net::{self, SocketAddr};
+use std::path::Path;
+use std::time::Duration;
+
+use crate::context;
+use crate::net::socket::Socket;
+use crate::reactor::Interest;
+
+/// The first pause when the listener's backlog is full.
+const FIRST_PAUSE: Duration = Duration::from_millis(1);
+/// The longest pause when the listener's backlog is full.
+const LONGEST_PAUSE: Duration = Duration::from_millis(100);
+
+/// A Unix stream connection whose blocking calls park only the calling green thread.
+///
+/// The mirror of [`std::os::unix::net::UnixStream`]; everything said on [`TcpStream`](crate::net::TcpStream)
+/// (`Read`/`Write` on `&UnixStream`, clones, moving, timeouts with kind `WouldBlock`) holds here.
+///
+/// ```
+/// use std::io::{Read, Write};
+/// use green::net::unix::UnixStream;
+///
+/// green::run(|| {
+///     let (mut a, mut b) = UnixStream::pair().unwrap();
+///     let echo = green::spawn(move || {
+///         let mut buf = [0; 4];
+///         b.read_exact(&mut buf).unwrap();
+///         b.write_all(&buf).unwrap();
+///     });
+///     a.write_all(b"ping").unwrap();
+///     let mut buf = [0; 4];
+///     a.read_exact(&mut buf).unwrap();
+///     assert_eq!(&buf, b"ping");
+///     echo.join().unwrap();
+/// });
+/// ```
+pub struct UnixStream {
+    /// The std stream in non-blocking mode, and its registration.
+    socket: Socket<net::UnixStream>,
+}
+
+impl UnixStream {
+    /// Connects to the socket at `path`.
+    ///
+    /// A Unix connect does not wait for a handshake; it can only find the listener's backlog full, which
+    /// std's blocking connect waits out. A green thread retries then, pausing 1 ms doubling to 100 ms.
+    pub fn connect<P: AsRef<Path>>(path: P) -> io::Result<UnixStream> {
+        UnixStream::connect_addr(&SocketAddr::from_pathname(path)?)
+    }
+
+    /// Connects to the socket at `address` (see [`connect`](Self::connect)).
+    pub fn connect_addr(address: &SocketAddr) -> io::Result<UnixStream> {
+        if !context::in_green_thread() {
+            return Ok(UnixStream { socket: Socket::new(net::UnixStream::connect_addr(address)?)? });
+        }
+        let mut pause = FIRST_PAUSE;
+        loop {
+            match mio::net::UnixStream::connect_addr(address) {
+                Ok(stream) => {
+                    let stream = net::UnixStream::from(OwnedFd::from(stream));
+                    return Ok(UnixStream { socket: Socket::from_nonblocking(stream) });
+                }
+                Err(error) if error.kind() == io::ErrorKind::WouldBlock => {
+                    crate::time::sleep(pause);
+                    pause = (pause * 2).min(LONGEST_PAUSE);
+                }
+                Err(error) => return Err(error),
+            }
+        }
+    }
+
+    /// A connected pair of streams.
+    pub fn pair() -> io::Result<(UnixStream, UnixStream)> {
+        let (a, b) = mio::net::UnixStream::pair()?;
+        let wrap = |stream: mio::net::UnixStream| UnixStream {
+            socket: Socket::from_nonblocking(net::UnixStream::from(OwnedFd::from(stream))),
+        };
+        Ok((wrap(a), wrap(b)))
+    }
+
+    /// Wraps a connection accepted in non-blocking mode.
+    pub(crate) fn from_accepted(stream: net::UnixStream) -> UnixStream {
+        UnixStream { socket: Socket::from_nonblocking(stream) }
+    }
+
+    /// A second handle to the same connection (a duplicated descriptor).
+    pub fn try_clone(&self) -> io::Result<UnixStream> {
+        Ok(UnixStream { socket: self.socket.try_clone(|stream| stream.try_clone())? })
+    }
+
+    /// The local address.
+    pub fn local_addr(&self) -> io::Result<SocketAddr> {
+        self.socket.get().local_addr()
+    }
+
+    /// The peer's address.
+    pub fn peer_addr(&self) -> io::Result<SocketAddr> {
+        self.socket.get().peer_addr()
+    }
+
+    /// Sets how long a read may wait; `None` waits forever. `InvalidInput` for zero, as std.
+    pub fn set_read_timeout(&self, timeout: Option<Duration>) -> io::Result<()> {
+        self.socket.get().set_read_timeout(timeout)
+    }
+
+    /// Sets how long a write may wait; `None` waits forever. `InvalidInput` for zero, as std.
+    pub fn set_write_timeout(&self, timeout: Option<Duration>) -> io::Result<()> {
+        self.socket.get().set_write_timeout(timeout)
+    }
+
+    /// The read timeout.
+    pub fn read_timeout(&self) -> io::Result<Option<Duration>> {
+        self.socket.get().read_timeout()
+    }
+
+    /// The write timeout.
+    pub fn write_timeout(&self) -> io::Result<Option<Duration>> {
+        self.socket.get().write_timeout()
+    }
+
+    /// Shuts down the read half, the write half, or both (see
+    /// [`TcpStream::shutdown`](crate::net::TcpStream::shutdown)).
+    pub fn shutdown(&self, how: Shutdown) -> io::Result<()> {
+        self.socket.get().shutdown(how)
+    }
+
+    /// Takes the pending socket error (`SO_ERROR`), clearing it.
+    pub fn take_error(&self) -> io::Result<Option<io::Error>> {
+        self.socket.get().take_error()
+    }
+
+    /// With `true`, calls on *this handle* fail with `WouldBlock` instead of waiting (per handle, unlike std;
+    /// see [`TcpStream::set_nonblocking`](crate::net::TcpStream::set_nonblocking)).
+    pub fn set_nonblocking(&self, nonblocking: bool) -> io::Result<()> {
+        self.socket.set_nonblocking(nonblocking);
+        Ok(())
+    }
+}
+
+impl Read for &UnixStream {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        self.socket.io(Interest::Read, net::UnixStream::read_timeout, |mut stream| stream.read(buf))
+    }
+
+    fn read_vectored(&mut self, bufs: &mut [IoSliceMut<'_>]) -> io::Result<usize> {
+        self.socket.io(Interest::Read, net::UnixStream::read_timeout, |mut stream| stream.read_vectored(bufs))
+    }
+}
+
+impl Write for &UnixStream {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.socket.io(Interest::Write, net::UnixStream::write_timeout, |mut stream| stream.write(buf))
+    }
+
+    fn write_vectored(&mut self, bufs: &[IoSlice<'_>]) -> io::Result<usize> {
+        self.socket.io(Interest::Write, net::UnixStream::write_timeout, |mut stream| stream.write_vectored(bufs))
+    }
+
+    /// Nothing to flush: data is handed to the kernel by `write`.
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+impl Read for UnixStream {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        (&*self).read(buf)
+    }
+
+    fn read_vectored(&mut self, bufs: &mut [IoSliceMut<'_>]) -> io::Result<usize> {
+        (&*self).read_vectored(bufs)
+    }
+}
+
+impl Write for UnixStream {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        (&*self).write(buf)
+    }
+
+    fn write_vectored(&mut self, bufs: &[IoSlice<'_>]) -> io::Result<usize> {
+        (&*self).write_vectored(bufs)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        (&*self).flush()
+    }
+}
+
+impl fmt::Debug for UnixStream {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.socket.get().fmt(f)
+    }
+}
+
+impl AsRawFd for UnixStream {
+    fn as_raw_fd(&self) -> RawFd {
+        self.socket.as_raw_fd()
+    }
+}
+
+impl AsFd for UnixStream {
+    fn as_fd(&self) -> BorrowedFd<'_> {
+        self.socket.get().as_fd()
+    }
+}
+
+impl FromRawFd for UnixStream {
+    /// Adopts a connected Unix stream socket, switching it to non-blocking mode.
+    ///
+    /// # Safety
+    /// `fd` must be an open descriptor that nothing else owns (as for std's `from_raw_fd`).
+    unsafe fn from_raw_fd(fd: RawFd) -> UnixStream {
+        // SAFETY: the caller hands over ownership of an open descriptor (this function's contract).
+        let stream = unsafe { net::UnixStream::from_raw_fd(fd) };
+        UnixStream { socket: Socket::adopt(stream) }
+    }
+}
+
+impl IntoRawFd for UnixStream {
+    /// Gives up the descriptor, deregistered and still in non-blocking mode.
+    fn into_raw_fd(self) -> RawFd {
+        self.socket.into_inner().into_raw_fd()
+    }
+}
+
+impl From<OwnedFd> for UnixStream {
+    /// Adopts a connected Unix stream socket, switching it to non-blocking mode.
+    fn from(fd: OwnedFd) -> UnixStream {
+        UnixStream { socket: Socket::adopt(net::UnixStream::from(fd)) }
+    }
+}
+
+impl From<UnixStream> for OwnedFd {
+    /// Gives up the descriptor, deregistered and still in non-blocking mode.
+    fn from(stream: UnixStream) -> OwnedFd {
+        stream.socket.into_inner().into()
+    }
+}
+
+impl From<net::UnixStream> for UnixStream {
+    /// Adopts a std stream, switching it to non-blocking mode.
+    fn from(stream: net::UnixStream) -> UnixStream {
+        UnixStream { socket: Socket::adopt(stream) }
+    }
+}
