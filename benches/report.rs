@@ -203,7 +203,52 @@ fn park_pingpong(report: &mut Report) {
 
 /// 4. Channels: ping-pong and throughput.
 fn channel(report: &mut Report) {
-    let _ = report;
+    use workloads::channel::{self, CAPACITY, MESSAGES};
+    let key = "channel ping-pong";
+    let unit = Unit::NanosPerOp;
+    let green = workloads::green(1);
+    let mut rows = vec![report.row(key, "green", unit, Ok(per_op(|n| channel::pingpong_green(&green, n, 1))))];
+    rows.push(report.row(key, "std_thread", unit, Ok(per_op(channel::pingpong_std))));
+    for (system, runtime) in [("tokio_multi_thread", tokio_multi()), ("tokio_current_thread", tokio_current())] {
+        rows.push(report.row(key, system, unit, Ok(per_op(|n| channel::pingpong_tokio(&runtime, n)))));
+    }
+    report.table(
+        key,
+        "4. Channel ping-pong",
+        "Time per round trip: two tasks exchange a message over a pair of capacity-1 channels (green: \
+         green::channel::bounded(1) on 1 worker; OS threads: std::sync::mpsc::sync_channel(1); tokio: \
+         tokio::sync::mpsc::channel(1)).",
+        unit,
+        rows,
+    );
+
+    let key = "channel throughput";
+    let unit = Unit::Rate("messages");
+    let rate = |run: Duration| MESSAGES as f64 / run.as_secs_f64();
+    let mut rows = vec![report.row(
+        key,
+        "green",
+        unit,
+        Ok(rate(per_run(|| channel::throughput_green(&green, green::channel::bounded(CAPACITY))))),
+    )];
+    drop(green);
+    rows.push(report.row(key, "std_thread", unit, Ok(rate(per_run(channel::throughput_std)))));
+    for (system, runtime) in [("tokio_multi_thread", tokio_multi()), ("tokio_current_thread", tokio_current())] {
+        rows.push(report.row(key, system, unit, Ok(rate(per_run(|| channel::throughput_tokio(&runtime))))));
+    }
+    report.table(
+        key,
+        "4. Channel throughput",
+        &format!(
+            "Messages per second: one producer sends {} u64s to one consumer through a channel of capacity \
+             {CAPACITY} (green::channel::bounded on 1 worker; std::sync::mpsc::sync_channel between OS threads; \
+             tokio::sync::mpsc::channel), the consumer checks their sum; the median of {} runs.",
+            render::format_count(MESSAGES as f64),
+            measure::RUNS
+        ),
+        unit,
+        rows,
+    );
 }
 
 /// 5. Contended mutex, with a yield and with a little work between critical sections.

@@ -62,8 +62,18 @@ fn serve(protocol: net::Protocol, system: &str) -> ! {
 }
 
 /// The green server: a green thread per connection running [`net::serve_blocking`].
-fn serve_green(_protocol: net::Protocol) -> std::io::Result<()> {
-    Err(std::io::Error::other("green::net is not in main yet"))
+fn serve_green(protocol: net::Protocol) -> std::io::Result<()> {
+    let runtime = workloads::green(2);
+    runtime.block_on(|| {
+        let listener = green::net::TcpListener::bind("127.0.0.1:0")?;
+        announce(listener.local_addr());
+        for stream in listener.incoming() {
+            let stream = stream?;
+            stream.set_nodelay(true)?;
+            green::spawn(move || net::serve_blocking(protocol, stream));
+        }
+        Ok(())
+    })
 }
 
 /// Spawns the bench binary as a child in `mode`.
@@ -164,8 +174,26 @@ fn parked(system: &str, count: usize) -> ! {
     let ready = Arc::new(AtomicUsize::new(0));
     match system {
         "green" => {
-            eprintln!("green::channel is not in main yet");
-            std::process::exit(3)
+            let runtime = workloads::green(2);
+            runtime.block_on(|| {
+                let before = resident_bytes();
+                let mut senders = Vec::with_capacity(count);
+                let mut handles = Vec::with_capacity(count);
+                for _ in 0..count {
+                    let (sender, receiver) = green::channel::bounded::<u64>(1);
+                    let ready = ready.clone();
+                    handles.push(green::spawn(move || {
+                        ready.fetch_add(1, Ordering::Relaxed);
+                        receiver.recv().ok()
+                    }));
+                    senders.push(sender);
+                }
+                while ready.load(Ordering::Relaxed) < count {
+                    green::sleep(Duration::from_millis(1));
+                }
+                green::sleep(SETTLE);
+                finish(&[before.to_string(), resident_bytes().to_string()])
+            })
         }
         "tokio_multi_thread" | "tokio_current_thread" => {
             let runtime =

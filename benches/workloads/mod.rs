@@ -7,6 +7,7 @@
 //!
 //! # Layout
 //! - `tasks`: spawn+join, yield, park/unpark ping-pong, a bare corosensei switch, 100,000 concurrent sleeps.
+//! - `channel`: channel ping-pong and the throughput of 1,000,000 messages.
 //! - `mutex`: 4 contenders on one mutex, with a yield or a little work between critical sections.
 //! - `map_count`: raising `vm.max_map_count` for a run that needs many green stacks, restored afterwards.
 //! - `net`: the echo and HTTP servers (one per system) and the one client that drives all of them.
@@ -14,6 +15,7 @@
 // Each bench uses only some of the workloads.
 #![allow(dead_code)]
 
+pub mod channel;
 pub mod map_count;
 pub mod mutex;
 pub mod net;
