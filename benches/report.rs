@@ -488,13 +488,24 @@ fn max_green(report: &mut Report) {
     let key = "max parked green threads";
     let unit = Unit::Count;
     let mut rows = Vec::new();
-    let current = MapCountRaise::current();
-    let default = max_cell();
-    let label = format!("green, vm.max_map_count = {current} (as found)");
-    rows.push(describe_max(report, key, &label, unit, default));
+    let default = MapCountRaise::set_to(MapCountRaise::KERNEL_DEFAULT, "max green threads");
+    let label = match &default {
+        Some(setting) => format!("green, vm.max_map_count = {} (the kernel's default)", setting.limit),
+        None => format!("green, vm.max_map_count = {} (as found; cannot be changed here)", MapCountRaise::current()),
+    };
+    if let Some(from) = default.as_ref().and_then(MapCountRaise::raised_from) {
+        report.notes.push(format!(
+            "Capacity: vm.max_map_count was {from} when the section started (left so by earlier work on this \
+             machine); it was set to the kernel's default {} for the first child process and restored after.",
+            MapCountRaise::KERNEL_DEFAULT
+        ));
+    }
+    let result = max_cell();
+    drop(default);
+    rows.push(describe_max(report, key, &label, unit, result));
     match MapCountRaise::to_fit(MAX_GREEN, "max green threads") {
         Some(raise) => {
-            let label = format!("green, vm.max_map_count = {}", raise.limit);
+            let label = format!("green, vm.max_map_count = {} (raised for this child)", raise.limit);
             if let Some(from) = raise.raised_from() {
                 report.notes.push(format!(
                     "Capacity: vm.max_map_count was raised from {from} to {} for the second child process and \
