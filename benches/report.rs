@@ -293,7 +293,7 @@ fn mutex(report: &mut Report) {
 
 /// Rounds of a network table: every system's server runs once per round, rounds one after another, so
 /// that a change in the shared machine's load falls on all systems alike.
-const NETWORK_ROUNDS: usize = 2;
+const NETWORK_ROUNDS: usize = 4;
 /// Sampling intervals per round of one network cell.
 const NETWORK_SAMPLES: usize = 5;
 /// Length of one sampling interval.
@@ -319,7 +319,21 @@ fn network(report: &mut Report, key: &str, protocol: net::Protocol, connections:
             }
         }
     }
-    SYSTEMS.iter().zip(rates).map(|(system, rates)| report.row(key, system, unit, rates.map(|r| median(&r)))).collect()
+    SYSTEMS
+        .iter()
+        .zip(rates)
+        .map(|(system, rates)| {
+            let spread = rates.as_ref().ok().map(|rates| {
+                let (low, high) = (measure::quantile(rates, 0.25), measure::quantile(rates, 0.75));
+                format!("middle half of the intervals: {}–{}", render::format_count(low), render::format_count(high))
+            });
+            let row = report.row(key, system, unit, rates.map(|rates| median(&rates)));
+            match spread {
+                Some(spread) => row.with_note(spread),
+                None => row,
+            }
+        })
+        .collect()
 }
 
 /// 6. Echo at 100 and 1,000 connections.

@@ -23,6 +23,13 @@ pub fn median(values: &[f64]) -> f64 {
     }
 }
 
+/// The `fraction` quantile of `values` (nearest rank). Panics when empty.
+pub fn quantile(values: &[f64], fraction: f64) -> f64 {
+    let mut sorted = values.to_vec();
+    sorted.sort_by(f64::total_cmp);
+    sorted[((sorted.len() - 1) as f64 * fraction).round() as usize]
+}
+
 /// Nanoseconds per operation: `run(iters)` returns the time `iters` operations took. The warm-up grows
 /// `iters` until one repetition lasts [`REPETITION_TIME`]; then [`REPETITIONS`] repetitions, median.
 pub fn per_op(mut run: impl FnMut(u64) -> Duration) -> f64 {
