@@ -2,7 +2,9 @@
 //! to `BENCHMARKS.md` and `benches/report/ratios.svg`.
 //!
 //! Run: `cargo bench --bench report` (about 5 minutes on 2 cores). Add `-- --only spawn,echo` to run some
-//! sections; a partial run writes its files under `target/report-partial/` instead. Sections: spawn, yield, park, channel, mutex,
+//! sections; a partial run writes its files under `target/report-partial/` instead. Run without `--bench` (as
+//! `cargo test --benches` does), it only checks in a few seconds that every server answers and every child
+//! process gives a result. Sections: spawn, yield, park, channel, mutex,
 //! echo, http, timers, memory, max.
 //!
 //! Each per-operation cell calibrates its iteration count in a warm-up so one repetition takes ~20 ms, then
@@ -100,6 +102,11 @@ fn main() {
     if args.first().map(String::as_str) == Some("--child") {
         children::run(&args[1..]);
     }
+    if !args.iter().any(|arg| arg == "--bench") {
+        // `cargo test --benches` runs bench binaries without `--bench`: check the parts only the report has.
+        smoke_test();
+        return;
+    }
     let only: Option<Vec<String>> = args
         .iter()
         .position(|arg| arg == "--only")
@@ -131,6 +138,25 @@ fn main() {
     std::fs::write(format!("{root}/{CHART}"), chart).expect("write the chart");
     std::fs::write(format!("{root}/{MARKDOWN}"), markdown).expect("write the report");
     eprintln!("wrote {root}/{MARKDOWN} and {root}/{CHART} in {:.0} s", elapsed.as_secs_f64());
+}
+
+/// Run without `--bench` (as `cargo test --benches` does): every server answers a few requests, and the
+/// memory and capacity children give results, in a few seconds; writes nothing.
+fn smoke_test() {
+    for protocol in [net::Protocol::Echo, net::Protocol::Http] {
+        for system in SYSTEMS {
+            let server = children::Server::start(protocol, system).unwrap();
+            let load = net::drive(server.address, protocol, 4, Duration::ZERO, 1, Duration::from_millis(50)).unwrap();
+            assert!(load.rates[0] > 0.0, "{system} {} server answered nothing", protocol.name());
+        }
+    }
+    for system in SYSTEMS {
+        let per_task = parked_cell(system, 100).unwrap();
+        assert!(per_task.is_finite(), "{system}: {per_task} bytes per parked task");
+    }
+    let words = children::result_of(&["max-green", "1000", "10"], Duration::from_secs(60)).unwrap();
+    assert_eq!(words[0], "1000", "{words:?}");
+    eprintln!("report smoke test passed; run `cargo bench --bench report` for the report");
 }
 
 /// 1. Spawn + join of a trivial task.
