@@ -60,12 +60,14 @@
 //! - [`wait_group`](WaitGroup): `WaitGroup`.
 //! - [`event`](Event): `Event`.
 //! - `wait_queue`: the FIFO of parked threads every primitive here and in `channel` is built on.
+//! - `poison`: the poison flag `Mutex` and `RwLock` share.
 
 mod barrier;
 mod condvar;
 mod event;
 mod mutex;
 mod once_lock;
+mod poison;
 mod rwlock;
 mod semaphore;
 mod wait_group;

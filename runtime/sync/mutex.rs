@@ -58,10 +58,11 @@ use std::cell::UnsafeCell;
 use std::fmt;
 use std::marker::PhantomData;
 use std::ops::{Deref, DerefMut};
-use std::sync::atomic::{AtomicBool, AtomicU8, Ordering};
+use std::sync::atomic::{AtomicU8, Ordering};
 use std::sync::{Arc, LockResult, PoisonError, TryLockError, TryLockResult};
 use std::time::{Duration, Instant};
 
+use super::poison;
 use super::wait_queue::{WaitQueue, Waiter};
 
 /// Someone holds the lock.
@@ -290,7 +291,7 @@ pub struct Mutex<T: ?Sized> {
     /// The lock itself.
     raw: RawMutex,
     /// Set when a guard was dropped during unwinding.
-    poison: AtomicBool,
+    poison: poison::Flag,
     /// The protected value; accessed only through a guard (or `&mut self`).
     data: UnsafeCell<T>,
 }
@@ -316,7 +317,7 @@ pub struct MutexGuard<'a, T: ?Sized + 'a> {
     /// The locked mutex.
     mutex: &'a Mutex<T>,
     /// Whether the thread was already unwinding when it locked (then dropping the guard does not poison).
-    panicking: bool,
+    poison: poison::Guard,
     /// Makes the guard `!Send`.
     _not_send: PhantomData<*const ()>,
 }
@@ -327,7 +328,7 @@ unsafe impl<T: ?Sized + Sync> Sync for MutexGuard<'_, T> {}
 impl<T> Mutex<T> {
     /// A new unlocked mutex holding `value`.
     pub const fn new(value: T) -> Mutex<T> {
-        Mutex { raw: RawMutex::new(), poison: AtomicBool::new(false), data: UnsafeCell::new(value) }
+        Mutex { raw: RawMutex::new(), poison: poison::Flag::new(), data: UnsafeCell::new(value) }
     }
 
     /// Consumes the mutex and returns the data.
@@ -335,13 +336,8 @@ impl<T> Mutex<T> {
     /// # Errors
     /// `Err(PoisonError)` with the data if the mutex is poisoned.
     pub fn into_inner(self) -> LockResult<T> {
-        let poisoned = self.is_poisoned();
-        let data = self.data.into_inner();
-        if poisoned {
-            Err(PoisonError::new(data))
-        } else {
-            Ok(data)
-        }
+        let poisoned = self.poison.get();
+        poison::result(poisoned, self.data.into_inner())
     }
 }
 
@@ -378,12 +374,12 @@ impl<T: ?Sized> Mutex<T> {
     /// Whether a thread unwound while holding the lock (and nobody cleared the poison since).
     #[inline]
     pub fn is_poisoned(&self) -> bool {
-        self.poison.load(Ordering::Relaxed)
+        self.poison.get()
     }
 
     /// Clears the poison flag, after the caller has restored the data's invariants.
     pub fn clear_poison(&self) {
-        self.poison.store(false, Ordering::Relaxed);
+        self.poison.clear();
     }
 
     /// A mutable reference to the data; no locking needed since the borrow is exclusive.
@@ -391,23 +387,14 @@ impl<T: ?Sized> Mutex<T> {
     /// # Errors
     /// `Err(PoisonError)` with the reference if the mutex is poisoned.
     pub fn get_mut(&mut self) -> LockResult<&mut T> {
-        let poisoned = self.is_poisoned();
-        let data = self.data.get_mut();
-        if poisoned {
-            Err(PoisonError::new(data))
-        } else {
-            Ok(data)
-        }
+        let poisoned = self.poison.get();
+        poison::result(poisoned, self.data.get_mut())
     }
 
     /// The guard for a lock just taken by the caller.
     fn guard(&self) -> LockResult<MutexGuard<'_, T>> {
-        let guard = MutexGuard { mutex: self, panicking: std::thread::panicking(), _not_send: PhantomData };
-        if self.is_poisoned() {
-            Err(PoisonError::new(guard))
-        } else {
-            Ok(guard)
-        }
+        let guard = MutexGuard { mutex: self, poison: self.poison.guard(), _not_send: PhantomData };
+        self.poison.result(guard)
     }
 }
 
@@ -438,9 +425,7 @@ impl<T: ?Sized> DerefMut for MutexGuard<'_, T> {
 impl<T: ?Sized> Drop for MutexGuard<'_, T> {
     #[inline]
     fn drop(&mut self) {
-        if !self.panicking && std::thread::panicking() {
-            self.mutex.poison.store(true, Ordering::Relaxed);
-        }
+        self.mutex.poison.done(&self.poison);
         self.mutex.raw.unlock();
     }
 }

@@ -41,10 +41,11 @@ use std::cell::UnsafeCell;
 use std::fmt;
 use std::marker::PhantomData;
 use std::ops::{Deref, DerefMut};
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::{Arc, LockResult, PoisonError, TryLockError, TryLockResult};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, LockResult, TryLockError, TryLockResult};
 
 use super::mutex::lock_internal;
+use super::poison;
 use super::wait_queue::{WaitQueue, Waiter};
 
 /// A writer holds the lock.
@@ -240,7 +241,7 @@ pub struct RwLock<T: ?Sized> {
     /// The lock itself.
     raw: RawRwLock,
     /// Set when a write guard was dropped during unwinding.
-    poison: AtomicBool,
+    poison: poison::Flag,
     /// The protected value.
     data: UnsafeCell<T>,
 }
@@ -269,7 +270,7 @@ pub struct RwLockWriteGuard<'a, T: ?Sized + 'a> {
     /// The write-locked lock.
     lock: &'a RwLock<T>,
     /// Whether the thread was already unwinding when it locked (then dropping the guard does not poison).
-    panicking: bool,
+    poison: poison::Guard,
     /// Makes the guard `!Send`, as `std`'s.
     _not_send: PhantomData<*const ()>,
 }
@@ -280,7 +281,7 @@ unsafe impl<T: ?Sized + Sync> Sync for RwLockWriteGuard<'_, T> {}
 impl<T> RwLock<T> {
     /// A new unlocked lock holding `value`.
     pub const fn new(value: T) -> RwLock<T> {
-        RwLock { raw: RawRwLock::new(), poison: AtomicBool::new(false), data: UnsafeCell::new(value) }
+        RwLock { raw: RawRwLock::new(), poison: poison::Flag::new(), data: UnsafeCell::new(value) }
     }
 
     /// Consumes the lock and returns the data.
@@ -288,13 +289,8 @@ impl<T> RwLock<T> {
     /// # Errors
     /// `Err(PoisonError)` with the data if the lock is poisoned.
     pub fn into_inner(self) -> LockResult<T> {
-        let poisoned = self.is_poisoned();
-        let data = self.data.into_inner();
-        if poisoned {
-            Err(PoisonError::new(data))
-        } else {
-            Ok(data)
-        }
+        let poisoned = self.poison.get();
+        poison::result(poisoned, self.data.into_inner())
     }
 }
 
@@ -355,12 +351,12 @@ impl<T: ?Sized> RwLock<T> {
     /// Whether a writer unwound while holding the lock (and nobody cleared the poison since).
     #[inline]
     pub fn is_poisoned(&self) -> bool {
-        self.poison.load(Ordering::Relaxed)
+        self.poison.get()
     }
 
     /// Clears the poison flag, after the caller has restored the data's invariants.
     pub fn clear_poison(&self) {
-        self.poison.store(false, Ordering::Relaxed);
+        self.poison.clear();
     }
 
     /// A mutable reference to the data; no locking needed since the borrow is exclusive.
@@ -368,31 +364,18 @@ impl<T: ?Sized> RwLock<T> {
     /// # Errors
     /// `Err(PoisonError)` with the reference if the lock is poisoned.
     pub fn get_mut(&mut self) -> LockResult<&mut T> {
-        let poisoned = self.is_poisoned();
-        let data = self.data.get_mut();
-        if poisoned {
-            Err(PoisonError::new(data))
-        } else {
-            Ok(data)
-        }
+        let poisoned = self.poison.get();
+        poison::result(poisoned, self.data.get_mut())
     }
 
     fn read_guard(&self) -> LockResult<RwLockReadGuard<'_, T>> {
         let guard = RwLockReadGuard { lock: self, _not_send: PhantomData };
-        if self.is_poisoned() {
-            Err(PoisonError::new(guard))
-        } else {
-            Ok(guard)
-        }
+        self.poison.result(guard)
     }
 
     fn write_guard(&self) -> LockResult<RwLockWriteGuard<'_, T>> {
-        let guard = RwLockWriteGuard { lock: self, panicking: std::thread::panicking(), _not_send: PhantomData };
-        if self.is_poisoned() {
-            Err(PoisonError::new(guard))
-        } else {
-            Ok(guard)
-        }
+        let guard = RwLockWriteGuard { lock: self, poison: self.poison.guard(), _not_send: PhantomData };
+        self.poison.result(guard)
     }
 }
 
@@ -433,9 +416,7 @@ impl<T: ?Sized> DerefMut for RwLockWriteGuard<'_, T> {
 impl<T: ?Sized> Drop for RwLockWriteGuard<'_, T> {
     #[inline]
     fn drop(&mut self) {
-        if !self.panicking && std::thread::panicking() {
-            self.lock.poison.store(true, Ordering::Relaxed);
-        }
+        self.lock.poison.done(&self.poison);
         self.lock.raw.write_unlock();
     }
 }

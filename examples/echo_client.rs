@@ -1,0 +1,113 @@
+//! A load generator for echo servers, built on green threads: each connection is a green thread doing
+//! round trips (write a message, read exactly as many bytes back) as fast as the server answers.
+//!
+//! Start a server:  `cargo run --release --example echo_server -- --addr 127.0.0.1:7000`
+//! Then load it:    `cargo run --release --example echo_client -- --addr 127.0.0.1:7000 --connections 100
+//!                   --seconds 5 --size 64`
+//!
+//! It prints the round trips per second over all connections, and the median (p50) and 99th percentile
+//! (p99) latency of one round trip. Each green thread records its own latencies in its own `Vec` (no sharing,
+//! no locks while measuring); the main green thread joins them all, merges the vectors and sorts once.
+//! Works against any echo server (`socat TCP-LISTEN:7000,fork EXEC:cat` too).
+
+use std::io::{self, Read, Write};
+use std::time::{Duration, Instant};
+
+use green::net::TcpStream;
+
+fn main() -> io::Result<()> {
+    env_logger::init();
+    let options = Options::parse(std::env::args().skip(1));
+    green::run(|| run(&options))
+}
+
+fn run(options: &Options) -> io::Result<()> {
+    // Connect everything first, so the measured window holds only round trips.
+    let mut streams = Vec::with_capacity(options.connections);
+    for _ in 0..options.connections {
+        let stream = TcpStream::connect(options.address.as_str())?;
+        stream.set_nodelay(true)?;
+        streams.push(stream);
+    }
+    let start = Instant::now();
+    let end = start + options.duration;
+    let size = options.size;
+    let connections: Vec<_> =
+        streams.into_iter().map(|stream| green::spawn(move || round_trips(stream, size, end))).collect();
+    let mut latencies = Vec::new();
+    for connection in connections {
+        let mine = connection.join().expect("a connection's green thread panicked")?;
+        latencies.extend(mine);
+    }
+    let elapsed = start.elapsed();
+    latencies.sort_unstable();
+    let percentile = |p: usize| latencies.get((latencies.len() * p / 100).min(latencies.len().saturating_sub(1)));
+    println!(
+        "{} connections, {} byte messages, {:.1} s: {} round trips",
+        options.connections,
+        options.size,
+        elapsed.as_secs_f64(),
+        latencies.len()
+    );
+    println!("requests/s: {:.0}", latencies.len() as f64 / elapsed.as_secs_f64());
+    if let (Some(p50), Some(p99)) = (percentile(50), percentile(99)) {
+        println!("latency p50: {p50:?}  p99: {p99:?}");
+    }
+    Ok(())
+}
+
+/// Does round trips on one connection until `end`; returns each one's latency.
+fn round_trips(mut stream: TcpStream, size: usize, end: Instant) -> io::Result<Vec<Duration>> {
+    let message: Vec<u8> = (0..size).map(|i| i as u8).collect();
+    let mut reply = vec![0; size];
+    let mut latencies = Vec::new();
+    loop {
+        let sent = Instant::now();
+        if sent >= end {
+            return Ok(latencies);
+        }
+        stream.write_all(&message)?;
+        stream.read_exact(&mut reply)?;
+        latencies.push(sent.elapsed());
+        if reply != message {
+            return Err(io::Error::new(io::ErrorKind::InvalidData, "the echo differs from the message"));
+        }
+    }
+}
+
+/// The command line.
+struct Options {
+    /// The echo server.
+    address: String,
+    /// Concurrent connections, one green thread each.
+    connections: usize,
+    /// How long to send.
+    duration: Duration,
+    /// Bytes per message.
+    size: usize,
+}
+
+impl Options {
+    /// Parses `--addr`, `--connections`, `--seconds` and `--size`; exits with a usage message on anything
+    /// else.
+    fn parse(mut args: impl Iterator<Item = String>) -> Options {
+        let mut options =
+            Options { address: "127.0.0.1:7000".into(), connections: 50, duration: Duration::from_secs(5), size: 64 };
+        let usage = || -> ! {
+            eprintln!("usage: echo_client [--addr 127.0.0.1:7000] [--connections 50] [--seconds 5] [--size 64]");
+            std::process::exit(2)
+        };
+        while let Some(flag) = args.next() {
+            let Some(value) = args.next() else { usage() };
+            let number = || value.parse::<f64>().ok().filter(|n| *n > 0.0).unwrap_or_else(|| usage());
+            match flag.as_str() {
+                "--addr" => options.address = value,
+                "--connections" => options.connections = number() as usize,
+                "--seconds" => options.duration = Duration::from_secs_f64(number()),
+                "--size" => options.size = number() as usize,
+                _ => usage(),
+            }
+        }
+        options
+    }
+}

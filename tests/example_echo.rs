@@ -1,0 +1,77 @@
+//! The `echo_server` and `echo_client` examples, run as child processes and talked to over loopback.
+
+mod example_process;
+mod util;
+
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::time::Duration;
+
+use example_process::Example;
+
+/// 50 clients at once, each sending messages of varied sizes (1 byte to 8 KiB) and reading each echo back
+/// before the next: every byte comes back unchanged, and the checksums of all traffic agree.
+#[test]
+fn echo_server_round_trips_with_fifty_concurrent_clients() {
+    util::watchdog(Duration::from_secs(60), || {
+        let (_server, address) = Example::server("echo_server", &["--workers", "2"]);
+        let clients: Vec<_> = (0..50u64)
+            .map(|client| {
+                std::thread::spawn(move || {
+                    let mut stream = TcpStream::connect(address).unwrap();
+                    let (mut sent, mut received) = (0u64, 0u64);
+                    for round in 0..40u64 {
+                        let size = 1 + ((client * 7919 + round * 104_729) % 8192) as usize;
+                        let message: Vec<u8> = (0..size).map(|i| (i as u64 ^ client ^ round) as u8).collect();
+                        stream.write_all(&message).unwrap();
+                        let mut echo = vec![0; size];
+                        stream.read_exact(&mut echo).unwrap();
+                        assert_eq!(echo, message, "client {client}, round {round}");
+                        sent += checksum(&message);
+                        received += checksum(&echo);
+                    }
+                    // Closing our side ends the server's loop: it closes too, with nothing left over.
+                    stream.shutdown(std::net::Shutdown::Write).unwrap();
+                    let mut rest = Vec::new();
+                    stream.read_to_end(&mut rest).unwrap();
+                    assert!(rest.is_empty());
+                    (sent, received)
+                })
+            })
+            .collect();
+        let (mut sent, mut received) = (0, 0);
+        for client in clients {
+            let (s, r) = client.join().unwrap();
+            sent += s;
+            received += r;
+        }
+        assert_eq!(sent, received);
+        assert!(sent > 0);
+    });
+}
+
+/// The load generator runs for one second against the server and reports a positive rate and latencies.
+#[test]
+fn echo_client_measures_echo_server() {
+    util::watchdog(Duration::from_secs(60), || {
+        let (_server, address) = Example::server("echo_server", &[]);
+        let address = address.to_string();
+        let args = ["--addr", &address, "--connections", "20", "--seconds", "1", "--size", "64"];
+        let output = example_process::run("echo_client", &args);
+        let stdout = String::from_utf8(output.stdout).unwrap();
+        assert!(output.status.success(), "echo_client failed: {stdout}");
+        let rate: f64 = stdout
+            .lines()
+            .find_map(|line| line.strip_prefix("requests/s: "))
+            .unwrap_or_else(|| panic!("no requests/s line in {stdout:?}"))
+            .parse()
+            .unwrap();
+        assert!(rate > 0.0, "{stdout}");
+        assert!(stdout.contains("latency p50: ") && stdout.contains("p99: "), "{stdout}");
+    });
+}
+
+/// Fletcher-like checksum that notices reordered bytes.
+fn checksum(bytes: &[u8]) -> u64 {
+    bytes.iter().enumerate().map(|(i, &b)| (i as u64 + 1) * u64::from(b)).sum()
+}
