@@ -1,18 +1,18 @@
 //! The side-by-side report: a quick pass of every workload for green threads, OS threads and tokio, written
 //! to `BENCHMARKS.md` and `benches/report/ratios.svg`.
 //!
-//! Run: `cargo bench --bench report` (about 5 minutes on 2 cores). Add `-- --only spawn,echo` to run some
+//! Run: `cargo bench --bench report` (about 3 minutes on 2 cores). Add `-- --only spawn,echo` to run some
 //! sections; a partial run writes its files under `target/report-partial/` instead. Run without `--bench` (as
 //! `cargo test --benches` does), it only checks in a few seconds that every server answers and every child
-//! process gives a result. Sections: spawn, yield, park, channel, mutex,
-//! echo, http, timers, memory, max.
+//! process gives a result. Sections: spawn, yield, park, channel, mutex, echo, http, timers, memory, max.
 //!
 //! Each per-operation cell calibrates its iteration count in a warm-up so one repetition takes ~20 ms, then
-//! takes the median of 15 repetitions; whole-run cells (1,000,000 messages, 100,000 sleepers) take the median
-//! of 10 runs after one warm-up run; network cells sample requests per second over 10 intervals of 250 ms after
-//! a 0.5 s warm-up and take the median. The workloads are the ones of the criterion benches
-//! (`benches/workloads/`), run in the same `bench` profile. Servers, and the memory and capacity measurements,
-//! run in child processes (this binary re-executed with `--child ...`).
+//! takes the median of 15 repetitions; whole-run cells (1,000,000 messages, 100,000 sleepers, a contended
+//! mutex) take the median of 10 runs after one warm-up run; network cells connect the one client to every
+//! system's server, warm up, then sample requests per second in interleaved rounds and take the median. The
+//! workloads are the ones of the criterion benches (`benches/workloads/`), run in the same `bench` profile.
+//! Servers, and the memory and capacity measurements, run in child processes (this binary re-executed with
+//! `--child ...`).
 
 use std::fmt::Write as _;
 use std::time::{Duration, Instant};
@@ -33,7 +33,7 @@ use machine::Machine;
 use measure::{median, per_op, per_run};
 use render::{Row, Table, Target, Unit};
 use workloads::map_count::MapCountRaise;
-use workloads::{net, tasks, tokio_current, tokio_multi};
+use workloads::{tasks, tokio_current, tokio_multi};
 
 /// Where the report goes, relative to the crate root.
 const MARKDOWN: &str = "BENCHMARKS.md";
@@ -143,11 +143,17 @@ fn main() {
 /// Run without `--bench` (as `cargo test --benches` does): every server answers a few requests, and the
 /// memory and capacity children give results, in a few seconds; writes nothing.
 fn smoke_test() {
-    for protocol in [net::Protocol::Echo, net::Protocol::Http] {
-        for system in SYSTEMS {
-            let server = children::Server::start(protocol, system).unwrap();
-            let load = net::drive(server.address, protocol, 4, Duration::ZERO, 1, Duration::from_millis(50)).unwrap();
-            assert!(load.rates[0] > 0.0, "{system} {} server answered nothing", protocol.name());
+    let message: Vec<u8> = (0..64u8).collect();
+    let http = (workloads::http::REQUEST.to_vec(), workloads::http::RESPONSE.to_vec());
+    for (workload, systems, (request, response)) in
+        [("echo", &ECHO_SYSTEMS[..], (message.clone(), message)), ("http", &SYSTEMS[..], http)]
+    {
+        for system in systems {
+            let server = children::Server::start(workload, system).unwrap();
+            let mut client =
+                workloads::echo::Client::connect_with(server.address, 4, request.clone(), response.clone()).unwrap();
+            let measured = client.run(Duration::from_millis(50)).unwrap();
+            assert!(measured.round_trips > 0, "the {system} {workload} server answered nothing");
         }
     }
     for system in SYSTEMS {
@@ -317,68 +323,137 @@ fn mutex(report: &mut Report) {
     }
 }
 
-/// Rounds of a network table: every system's server runs once per round, rounds one after another, so
-/// that a change in the shared machine's load falls on all systems alike.
+/// Rounds of a network table: in each round every system's server is measured in turn, so that a change in
+/// the shared machine's load falls on all systems alike.
 const NETWORK_ROUNDS: usize = 4;
 /// Sampling intervals per round of one network cell.
 const NETWORK_SAMPLES: usize = 5;
 /// Length of one sampling interval.
 const NETWORK_INTERVAL: Duration = Duration::from_millis(250);
-/// Warm-up of a network cell before sampling, once connected.
+/// Warm-up of a network cell, once connected.
 const NETWORK_WARM_UP: Duration = Duration::from_millis(500);
 
-/// Echo and HTTP cells: each system's server in a child process, driven by the one client; the median of
-/// all the cell's sampling intervals over [`NETWORK_ROUNDS`] rounds.
-fn network(report: &mut Report, key: &str, protocol: net::Protocol, connections: usize) -> Vec<Row> {
-    let unit = Unit::Rate("requests");
-    let mut rates: Vec<Result<Vec<f64>, String>> = SYSTEMS.iter().map(|_| Ok(Vec::new())).collect();
+/// The servers of the echo workload (`benches/workloads/echo.rs`, shared with `cargo bench --bench net`).
+const ECHO_SYSTEMS: [&str; 3] = ["green", "std_thread", "tokio_multi_thread"];
+
+/// One system's server and the client connected to it, during a network table.
+struct NetworkCell {
+    /// The client connected to it, dropped before the server (so connections close first).
+    client: workloads::echo::Client,
+    /// The server's child process.
+    server: children::Server,
+    /// Requests per second, one per sampling interval.
+    rates: Vec<f64>,
+    /// Server CPU time per request, in nanoseconds, one per round.
+    cpu: Vec<f64>,
+}
+
+/// A network table: each system's server in a child process, driven by the one client with `connections`
+/// connections each sending `request` and expecting `response`. Returns the requests-per-second rows and the
+/// server-CPU-per-request rows.
+fn network(
+    report: &Report,
+    key: &str,
+    workload: &str,
+    systems: &[&'static str],
+    connections: usize,
+    (request, response): (&[u8], &[u8]),
+) -> (Vec<Row>, Vec<Row>) {
+    // 1. Servers, connections, warm-up.
+    let mut cells: Vec<Result<NetworkCell, String>> = systems
+        .iter()
+        .map(|&system| {
+            let server = children::Server::start(workload, system)?;
+            let mut client =
+                workloads::echo::Client::connect_with(server.address, connections, request.to_vec(), response.to_vec())
+                    .map_err(|e| format!("cannot connect: {e}"))?;
+            client.run(NETWORK_WARM_UP).map_err(|e| format!("warm-up: {e}"))?;
+            Ok(NetworkCell { client, server, rates: Vec::new(), cpu: Vec::new() })
+        })
+        .collect();
+    // 2. Interleaved rounds.
     for _ in 0..NETWORK_ROUNDS {
-        for (system, rates) in SYSTEMS.iter().zip(&mut rates) {
-            let Ok(so_far) = rates else { continue };
-            let load = children::Server::start(protocol, system).and_then(|server| {
-                net::drive(server.address, protocol, connections, NETWORK_WARM_UP, NETWORK_SAMPLES, NETWORK_INTERVAL)
-                    .map_err(|e| format!("client failed: {e}"))
-            });
-            match load {
-                Ok(load) => so_far.extend(load.rates),
-                Err(error) => *rates = Err(error),
+        for cell in &mut cells {
+            let Ok(measured) = cell else { continue };
+            let (cpu_before, mut requests) = (measured.server.cpu_time(), 0);
+            for _ in 0..NETWORK_SAMPLES {
+                match measured.client.run(NETWORK_INTERVAL) {
+                    Ok(sample) => {
+                        measured.rates.push(sample.per_second());
+                        requests += sample.round_trips;
+                    }
+                    Err(error) => {
+                        *cell = Err(format!("client failed: {error}"));
+                        break;
+                    }
+                }
+            }
+            if let Ok(measured) = cell {
+                let cpu = measured.server.cpu_time() - cpu_before;
+                measured.cpu.push(cpu.as_nanos() as f64 / requests.max(1) as f64);
             }
         }
     }
-    SYSTEMS
-        .iter()
-        .zip(rates)
-        .map(|(system, rates)| {
-            let spread = rates.as_ref().ok().map(|rates| {
-                let (low, high) = (measure::quantile(rates, 0.25), measure::quantile(rates, 0.75));
-                format!("middle half of the intervals: {}–{}", render::format_count(low), render::format_count(high))
-            });
-            let row = report.row(key, system, unit, rates.map(|rates| median(&rates)));
-            match spread {
-                Some(spread) => row.with_note(spread),
-                None => row,
+    // 3. Medians.
+    let (mut rate_rows, mut cpu_rows) = (Vec::new(), Vec::new());
+    for (cell, system) in cells.into_iter().zip(systems) {
+        match cell {
+            Ok(NetworkCell { client, server, rates, cpu }) => {
+                drop(client);
+                drop(server);
+                let spread = format!(
+                    "middle half of the intervals: {}–{}",
+                    render::format_count(measure::quantile(&rates, 0.25)),
+                    render::format_count(measure::quantile(&rates, 0.75))
+                );
+                rate_rows.push(report.row(key, system, Unit::Rate("requests"), Ok(median(&rates))).with_note(spread));
+                cpu_rows.push(report.row(&format!("{key}, server CPU"), system, Unit::NanosPerOp, Ok(median(&cpu))));
             }
-        })
-        .collect()
+            Err(error) => {
+                rate_rows.push(report.row(key, system, Unit::Rate("requests"), Err(error.clone())));
+                cpu_rows.push(Row::new(system, Err(error)));
+            }
+        }
+    }
+    (rate_rows, cpu_rows)
+}
+
+/// What the network tables share in their descriptions.
+const NETWORK_METHOD: &str = "Each server runs in its own child process; the same client drives all of them: one OS \
+     thread with one mio Poll (benches/workloads/echo.rs), each connection with one request in flight (write it, \
+     read the whole answer, check it, count it). Client and server share the machine's 2 cores.";
+
+/// Adds a network workload's two tables: requests per second and server CPU per request.
+fn network_tables(report: &mut Report, key: &str, title: &str, what: &str, (rates, cpu): (Vec<Row>, Vec<Row>)) {
+    report.table(key, title, &format!("Requests per second. {what} {NETWORK_METHOD}"), Unit::Rate("requests"), rates);
+    report.table(
+        &format!("{key}, server CPU"),
+        &format!("{title}: server CPU time per request"),
+        "CPU time (user and system, all threads) the server process used per request while measured, from \
+         /proc/<pid>/stat, the median over the rounds: a figure that a busy machine disturbs less than requests \
+         per second.",
+        Unit::NanosPerOp,
+        cpu,
+    );
 }
 
 /// 6. Echo at 100 and 1,000 connections.
 fn echo(report: &mut Report) {
+    let message: Vec<u8> = (0..64u8).collect();
     for connections in [100, 1_000] {
         let key = format!("echo {connections} conns");
-        let rows = network(report, &key, net::Protocol::Echo, connections);
-        report.table(
+        let rows = network(report, &key, "echo", &ECHO_SYSTEMS, connections, (&message, &message));
+        network_tables(
+            report,
             &key,
             &format!("6. Echo, {} connections, 64-byte messages", render::format_count(connections as f64)),
             &format!(
-                "Requests per second (one request = 64 bytes sent and the same 64 bytes read back), {connections} \
-                 connections each with one request in flight. The servers: one green thread per connection \
-                 (green::net, 2 workers), one OS thread per connection (std::net), one task per connection \
-                 (tokio, 2 workers or current-thread), each in its own process. The same client drives all of \
-                 them: a tokio multi-thread runtime (2 workers) in the report's process. Client and server share \
-                 the machine's 2 cores."
+                "One request = 64 bytes sent and the same 64 bytes read back, over {} connections. The servers \
+                 (those of `cargo bench --bench net`): one green thread per connection (green::net), one OS \
+                 thread per connection (std::net), one task per connection (tokio multi-thread); default worker \
+                 counts (2 here).",
+                render::format_count(connections as f64)
             ),
-            Unit::Rate("requests"),
             rows,
         );
     }
@@ -388,16 +463,20 @@ fn echo(report: &mut Report) {
 fn http(report: &mut Report) {
     let connections = 100;
     let key = "http hello";
-    let rows = network(report, key, net::Protocol::Http, connections);
-    report.table(
+    let rows =
+        network(report, key, "http", &SYSTEMS, connections, (workloads::http::REQUEST, workloads::http::RESPONSE));
+    network_tables(
+        report,
         key,
         "7. HTTP/1.1 keep-alive \"Hello, World!\"",
         &format!(
-            "Requests per second, {connections} keep-alive connections each with one request in flight; the \
-             server parses requests up to the blank line and answers a fixed 13-byte body. Servers and client \
-             as for echo."
+            "{connections} keep-alive connections; each request is a {}-byte GET, each response {} bytes with a \
+             13-byte body. The servers (benches/workloads/http.rs) parse requests up to the blank line and answer \
+             each: one green thread per connection (green::net), one OS thread per connection (std::net), one \
+             task per connection (tokio multi-thread with the default 2 workers, or current-thread).",
+            workloads::http::REQUEST.len(),
+            workloads::http::RESPONSE.len()
         ),
-        Unit::Rate("requests"),
         rows,
     );
 }
@@ -717,11 +796,12 @@ fn markdown(machine: &Machine, report: &Report, elapsed: Duration) -> String {
         out,
         "Every number is a median. Per-operation cells: a warm-up that also finds an iteration count giving \
          ~{} ms per repetition, then {} repetitions. Whole-run cells: one warm-up run, then {} runs. Network \
-         cells: {NETWORK_ROUNDS} rounds in which each system's server runs in turn (so that a change in the \
-         shared machine's load falls on all systems alike), each with a 0.5 s warm-up, then \
-         {NETWORK_SAMPLES} intervals of 250 ms, and the median is over the intervals of all rounds. Memory \
-         cells: the median of {MEMORY_RUNS} child processes. Capacity: one child process per setting. The ratio column always reads the same way: **below \
-         1 means green is better** (for times and bytes it is green ÷ other; for requests or messages per \
+         cells: every system's server is started and connected to and warmed up for 0.5 s, then measured in \
+         {NETWORK_ROUNDS} rounds in which each system takes its turn (so that a change in the shared \
+         machine's load falls on all systems alike) for {NETWORK_SAMPLES} intervals of 250 ms; requests per \
+         second are the median over all intervals, server CPU per request the median over the rounds. Memory \
+         cells: the median of {MEMORY_RUNS} child processes. Capacity: one child process per setting. The \
+         ratio column always reads the same way: **below 1 means green is better** (for times and bytes it is green ÷ other; for requests or messages per \
          second it is other ÷ green). The chart ([ratios.svg]({CHART})) shows the inverse, how many times \
          faster or smaller green is than each other system.\n",
         measure::REPETITION_TIME.as_millis(),

@@ -12,13 +12,13 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use super::machine::{meminfo, resident_bytes};
-use super::workloads::{self, net};
+use super::workloads::{self, echo, http};
 
 /// The child side: runs the mode named by `args` and exits.
 pub fn run(args: &[String]) -> ! {
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
     match args.as_slice() {
-        ["serve", protocol, system] => serve(net::Protocol::parse(protocol).expect("unknown protocol"), system),
+        ["serve", workload, system] => serve(workload, system),
         ["parked", system, count] => parked(system, count.parse().expect("task count")),
         ["max-green", limit, seconds] => {
             max_green(limit.parse().expect("limit"), Duration::from_secs(seconds.parse().expect("seconds")))
@@ -30,50 +30,26 @@ pub fn run(args: &[String]) -> ! {
     }
 }
 
-/// Prints the address the server listens on, for the parent.
-fn announce(address: std::io::Result<SocketAddr>) {
-    let address = address.expect("listener address");
-    println!("LISTENING {address}");
-    std::io::stdout().flush().unwrap();
-}
-
-/// Runs the `system`'s server for `protocol` until stdin closes.
-fn serve(protocol: net::Protocol, system: &str) -> ! {
+/// Runs the `system`'s server for `workload` (`echo` or `http`) on a free port until stdin closes. The server
+/// prints `listening on <address>` once bound.
+fn serve(workload: &str, system: &str) -> ! {
     std::thread::spawn(|| {
         let _ = std::io::copy(&mut std::io::stdin(), &mut std::io::sink());
         std::process::exit(0)
     });
-    let result = match system {
-        "green" => serve_green(protocol),
-        "std_thread" => net::std_listener().and_then(|listener| {
-            announce(listener.local_addr());
-            net::serve_std(protocol, listener)
-        }),
-        "tokio_multi_thread" | "tokio_current_thread" => net::std_listener().and_then(|listener| {
-            announce(listener.local_addr());
-            let runtime =
-                if system == "tokio_multi_thread" { workloads::tokio_multi() } else { workloads::tokio_current() };
-            net::serve_tokio(&runtime, protocol, listener)
-        }),
-        _ => panic!("unknown system {system}"),
+    let address = "127.0.0.1:0";
+    let result = match (workload, system) {
+        ("echo", "green") => echo::serve_green(address),
+        ("echo", "std_thread") => echo::serve_threads(address),
+        ("echo", "tokio_multi_thread") => echo::serve_tokio(address),
+        ("http", "green") => http::serve_green(address),
+        ("http", "std_thread") => http::serve_threads(address),
+        ("http", "tokio_multi_thread") => http::serve_tokio(address, true),
+        ("http", "tokio_current_thread") => http::serve_tokio(address, false),
+        _ => panic!("no {system} server for {workload}"),
     };
-    eprintln!("{system} {} server failed: {result:?}", protocol.name());
+    eprintln!("the {system} {workload} server stopped: {result:?}");
     std::process::exit(1)
-}
-
-/// The green server: a green thread per connection running [`net::serve_blocking`].
-fn serve_green(protocol: net::Protocol) -> std::io::Result<()> {
-    let runtime = workloads::green(2);
-    runtime.block_on(|| {
-        let listener = green::net::TcpListener::bind("127.0.0.1:0")?;
-        announce(listener.local_addr());
-        for stream in listener.incoming() {
-            let stream = stream?;
-            stream.set_nodelay(true)?;
-            green::spawn(move || net::serve_blocking(protocol, stream));
-        }
-        Ok(())
-    })
 }
 
 /// Spawns the bench binary as a child in `mode`.
@@ -98,14 +74,14 @@ pub struct Server {
 }
 
 impl Server {
-    /// Starts `system`'s server for `protocol` and waits until it listens.
-    pub fn start(protocol: net::Protocol, system: &str) -> Result<Server, String> {
-        let mut child = spawn_child(&["serve", protocol.name(), system])?;
+    /// Starts `system`'s server for `workload` (`echo` or `http`) and waits until it listens.
+    pub fn start(workload: &str, system: &str) -> Result<Server, String> {
+        let mut child = spawn_child(&["serve", workload, system])?;
         let mut line = String::new();
         let stdout = child.stdout.take().expect("piped stdout");
         let read = BufReader::new(stdout).read_line(&mut line);
         let address = match read {
-            Ok(_) => line.trim().strip_prefix("LISTENING ").and_then(|address| address.parse().ok()),
+            Ok(_) => line.trim().strip_prefix("listening on ").and_then(|address| address.parse().ok()),
             Err(_) => None,
         };
         match address {
@@ -113,9 +89,21 @@ impl Server {
             None => {
                 let _ = child.kill();
                 let _ = child.wait();
-                Err(format!("the {system} server did not start (said {line:?})"))
+                Err(format!("the {system} {workload} server did not start (said {line:?})"))
             }
         }
+    }
+
+    /// The CPU time (user and system, all threads) the server process has used so far.
+    pub fn cpu_time(&self) -> Duration {
+        let stat = std::fs::read_to_string(format!("/proc/{}/stat", self.child.id())).unwrap_or_default();
+        // The fields after the command name, which is in parentheses and may hold spaces: state is field 3,
+        // utime and stime (in clock ticks) are fields 14 and 15.
+        let fields: Vec<&str> = stat.rsplit_once(')').map_or(vec![], |(_, rest)| rest.split_whitespace().collect());
+        let ticks: u64 = [11, 12].iter().filter_map(|&i| fields.get(i)?.parse::<u64>().ok()).sum();
+        // SAFETY: sysconf has no preconditions.
+        let per_second = unsafe { libc::sysconf(libc::_SC_CLK_TCK) }.max(1) as f64;
+        Duration::from_secs_f64(ticks as f64 / per_second)
     }
 }
 
