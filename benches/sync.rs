@@ -9,35 +9,19 @@
 //! - `mutex_contended_no_yield`: the same with a little work instead of the yield.
 //! - `mutex_uncontended`: one lock + unlock on the benchmark thread: the fast path (one CAS each way).
 //!
-//! Run with `cargo bench --bench sync`; medians are in `target/criterion/<group>/<id>/new/estimates.json`.
+//! Run with `cargo bench --bench sync`; medians are in `target/criterion/<group>/<id>/new/estimates.json`. The
+//! contended workloads live in `benches/workloads/mutex.rs`, shared with the side-by-side report
+//! (`cargo bench --bench report`).
 
 use std::hint::black_box;
-use std::sync::Arc;
 use std::time::Duration;
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 
-/// Contending threads (green threads, OS threads or tokio tasks).
-const CONTENDERS: u64 = 4;
-/// Critical sections per contender per iteration.
-const SECTIONS: u64 = 10_000;
+#[path = "workloads/mod.rs"]
+mod workloads;
 
-/// A little work between two critical sections, so that contenders do not only hammer the lock.
-#[inline]
-fn work_outside_the_lock() {
-    for i in 0..16u64 {
-        black_box(i);
-    }
-}
-
-/// How a contender spends its time between two critical sections.
-#[derive(Clone, Copy)]
-enum Between {
-    /// Gives up its turn: `green::yield_now`, `std::thread::yield_now`, `tokio::task::yield_now`.
-    Yield,
-    /// A few dozen instructions of work, no yield.
-    Work,
-}
+use workloads::mutex::{self, Between, CONTENDERS, SECTIONS};
 
 /// One benchmark group: the same workload on green threads, OS threads and tokio tasks.
 fn contended(c: &mut Criterion, name: &str, between: Between) {
@@ -46,78 +30,17 @@ fn contended(c: &mut Criterion, name: &str, between: Between) {
         .measurement_time(Duration::from_secs(3))
         .sample_size(20)
         .throughput(Throughput::Elements(CONTENDERS * SECTIONS));
-
-    let runtime = green::Runtime::builder().workers(2).build().unwrap();
+    let runtime = workloads::green(2);
     group.bench_function("green", |b| {
-        b.iter(|| {
-            let counter = Arc::new(green::sync::Mutex::new(0u64));
-            runtime.block_on(|| {
-                let handles: Vec<_> = (0..CONTENDERS)
-                    .map(|_| {
-                        let counter = counter.clone();
-                        green::spawn(move || {
-                            for _ in 0..SECTIONS {
-                                *counter.lock().unwrap() += 1;
-                                match between {
-                                    Between::Yield => green::yield_now(),
-                                    Between::Work => work_outside_the_lock(),
-                                }
-                            }
-                        })
-                    })
-                    .collect();
-                handles.into_iter().for_each(|h| h.join().unwrap());
-            });
-            assert_eq!(*counter.lock().unwrap(), CONTENDERS * SECTIONS);
-        })
+        b.iter_custom(|iters| (0..iters).map(|_| mutex::contended_green(&runtime, between)).sum())
     });
     drop(runtime);
-
     group.bench_function("std_thread", |b| {
-        b.iter(|| {
-            let counter = std::sync::Mutex::new(0u64);
-            std::thread::scope(|scope| {
-                for _ in 0..CONTENDERS {
-                    scope.spawn(|| {
-                        for _ in 0..SECTIONS {
-                            *counter.lock().unwrap() += 1;
-                            match between {
-                                Between::Yield => std::thread::yield_now(),
-                                Between::Work => work_outside_the_lock(),
-                            }
-                        }
-                    });
-                }
-            });
-            assert_eq!(*counter.lock().unwrap(), CONTENDERS * SECTIONS);
-        })
+        b.iter_custom(|iters| (0..iters).map(|_| mutex::contended_std(between)).sum())
     });
-
-    let tokio = tokio::runtime::Builder::new_multi_thread().worker_threads(2).build().unwrap();
+    let tokio = workloads::tokio_multi();
     group.bench_function("tokio_multi_thread", |b| {
-        b.iter(|| {
-            let counter = Arc::new(tokio::sync::Mutex::new(0u64));
-            tokio.block_on(async {
-                let tasks: Vec<_> = (0..CONTENDERS)
-                    .map(|_| {
-                        let counter = counter.clone();
-                        tokio::spawn(async move {
-                            for _ in 0..SECTIONS {
-                                *counter.lock().await += 1;
-                                match between {
-                                    Between::Yield => tokio::task::yield_now().await,
-                                    Between::Work => work_outside_the_lock(),
-                                }
-                            }
-                        })
-                    })
-                    .collect();
-                for task in tasks {
-                    task.await.unwrap();
-                }
-                assert_eq!(*counter.lock().await, CONTENDERS * SECTIONS);
-            });
-        })
+        b.iter_custom(|iters| (0..iters).map(|_| mutex::contended_tokio(&tokio, between)).sum())
     });
     group.finish();
 }

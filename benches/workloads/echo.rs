@@ -13,7 +13,8 @@
 //! The client ([`Client`], [`run_client`]) is one OS thread with a bare mio `Poll`: no runtime, no thread
 //! per connection, so it spends as little CPU as a client can and shares no scheduler with any server. Each
 //! connection keeps one message in flight: write it, read the whole echo back, check it, count one round
-//! trip, write the next. Run the server in another process (the `net` bench re-executes itself) so the two
+//! trip, write the next. [`Client::connect_with`] sends any fixed request and expects a fixed response
+//! instead (the report's HTTP workload drives its servers with it). Run the server in another process (the `net` bench re-executes itself) so the two
 //! share only the machine.
 //!
 //! Each `serve_*` prints `listening on <address>` on standard output once bound, then serves forever.
@@ -160,7 +161,9 @@ pub struct Client {
     /// Every connection's state.
     connections: Vec<Connection>,
     /// The message every connection sends.
-    message: Vec<u8>,
+    request: Vec<u8>,
+    /// What every connection expects back for each request (for echo, the request itself).
+    response: Vec<u8>,
 }
 
 /// One client connection with one message in flight.
@@ -171,7 +174,7 @@ struct Connection {
     written: usize,
     /// Bytes of its echo read so far (into `echo`).
     received: usize,
-    /// The echo being read.
+    /// The echo (or response) being read, as long as the expected response.
     echo: Vec<u8>,
     /// Whether the registration includes WRITABLE (only while a write is stuck).
     waiting_to_write: bool,
@@ -181,10 +184,28 @@ impl Client {
     /// Opens `connections` connections, one at a time (so the server's accept queue never overflows), and
     /// sends the first message on each.
     pub fn connect(address: SocketAddr, connections: usize, size: usize) -> io::Result<Client> {
-        let poll = Poll::new()?;
         let message: Vec<u8> = (0..size).map(|i| i as u8).collect();
-        let mut client =
-            Client { poll, events: Events::with_capacity(1024), ready: Vec::new(), connections: Vec::new(), message };
+        Client::connect_with(address, connections, message.clone(), message)
+    }
+
+    /// Like [`connect`](Client::connect), but each round trip sends `request` and expects exactly `response`
+    /// back (which the server must send only in answer to a whole request).
+    pub fn connect_with(
+        address: SocketAddr,
+        connections: usize,
+        request: Vec<u8>,
+        response: Vec<u8>,
+    ) -> io::Result<Client> {
+        let poll = Poll::new()?;
+        let size = response.len();
+        let mut client = Client {
+            poll,
+            events: Events::with_capacity(1024),
+            ready: Vec::new(),
+            connections: Vec::new(),
+            request,
+            response,
+        };
         for index in 0..connections {
             let stream = std::net::TcpStream::connect(address)?;
             stream.set_nodelay(true)?;
@@ -226,9 +247,9 @@ impl Client {
     /// complete echo starts the next round trip. Returns the round trips completed.
     fn ready(&mut self, index: usize) -> io::Result<u64> {
         self.write(index)?;
-        let size = self.message.len();
+        let (request_size, size) = (self.request.len(), self.response.len());
         let connection = &mut self.connections[index];
-        if connection.written < size {
+        if connection.written < request_size {
             return Ok(0);
         }
         loop {
@@ -240,8 +261,8 @@ impl Client {
                 Err(error) => return Err(error),
             }
             if connection.received == size {
-                if connection.echo != self.message {
-                    return Err(io::Error::new(ErrorKind::InvalidData, "an echo differs from its message"));
+                if connection.echo != self.response {
+                    return Err(io::Error::new(ErrorKind::InvalidData, "an answer differs from the one expected"));
                 }
                 connection.received = 0;
                 connection.written = 0;
@@ -257,8 +278,8 @@ impl Client {
     /// Writes what is left of connection `index`'s message; asks for WRITABLE events only while stuck.
     fn write(&mut self, index: usize) -> io::Result<()> {
         let connection = &mut self.connections[index];
-        while connection.written < self.message.len() {
-            match connection.stream.write(&self.message[connection.written..]) {
+        while connection.written < self.request.len() {
+            match connection.stream.write(&self.request[connection.written..]) {
                 Ok(written) => connection.written += written,
                 Err(error) if error.kind() == ErrorKind::WouldBlock => {
                     if !connection.waiting_to_write {
