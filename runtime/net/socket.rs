@@ -67,6 +67,22 @@ impl<S: AsRawFd> Socket<S> {
         self.registration.io(interest, deadline, || op(&self.inner))
     }
 
+    /// [`Socket::io`] for a stream read into `len` bytes: a read that returns fewer (but not end-of-file)
+    /// drained the socket, which lets the next read park without a failing system call first.
+    #[track_caller]
+    pub(crate) fn read(
+        &self,
+        timeout: impl FnOnce(&S) -> io::Result<Option<Duration>>,
+        len: usize,
+        mut op: impl FnMut(&S) -> io::Result<usize>,
+    ) -> io::Result<usize> {
+        if self.nonblocking.load(Ordering::Relaxed) {
+            return op(&self.inner);
+        }
+        let deadline = || Ok(timeout(&self.inner)?.and_then(|timeout| Instant::now().checked_add(timeout)));
+        self.registration.io_drain(Interest::Read, deadline, || op(&self.inner), |&read| read > 0 && read < len)
+    }
+
     /// Like [`Socket::io`] with an absolute deadline (connect with a timeout).
     #[track_caller]
     pub(crate) fn io_until<R>(

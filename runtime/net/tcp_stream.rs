@@ -215,7 +215,8 @@ impl TcpStream {
 
 impl Read for &TcpStream {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        self.socket.io(Interest::Read, std::net::TcpStream::read_timeout, |mut stream| stream.read(buf))
+        let len = buf.len();
+        self.socket.read(std::net::TcpStream::read_timeout, len, |mut stream| stream.read(buf))
     }
 
     fn read_vectored(&mut self, bufs: &mut [IoSliceMut<'_>]) -> io::Result<usize> {

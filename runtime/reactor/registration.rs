@@ -56,15 +56,42 @@ impl Registration {
         &self,
         interest: Interest,
         deadline: impl FnOnce() -> io::Result<Option<Instant>>,
+        op: impl FnMut() -> io::Result<R>,
+    ) -> io::Result<R> {
+        self.io_drain(interest, deadline, op, |_| false)
+    }
+
+    /// [`Registration::io`] for calls that can tell from their result that they drained the socket (a stream
+    /// read that filled less than its buffer): then the ready bit is cleared at once (if no event arrived
+    /// meanwhile, the same tick check as after `EAGAIN`), so the next call parks without first paying for a
+    /// system call that would fail. Edge-triggered epoll reports any data that arrives later as a new event.
+    pub(crate) fn io_drain<R>(
+        &self,
+        interest: Interest,
+        deadline: impl FnOnce() -> io::Result<Option<Instant>>,
         mut op: impl FnMut() -> io::Result<R>,
+        drained: impl Fn(&R) -> bool,
     ) -> io::Result<R> {
         let mut deadline_source = Some(deadline);
         let mut deadline = None;
+        let mut first = true;
         loop {
             let observed = self.io.readiness();
-            match op() {
-                Err(error) if error.kind() == io::ErrorKind::WouldBlock => {}
-                result => return result,
+            // A registered socket whose bit is clear would fail with EAGAIN: skip that system call and wait
+            // (only on the first try, only where this worker's reactor keeps the bit up to date).
+            let known_not_ready = first && !observed.is_ready(interest) && self.is_home_here();
+            first = false;
+            if !known_not_ready {
+                match op() {
+                    Err(error) if error.kind() == io::ErrorKind::WouldBlock => {}
+                    Ok(result) => {
+                        if drained(&result) {
+                            self.io.clear(observed, interest);
+                        }
+                        return Ok(result);
+                    }
+                    result => return result,
+                }
             }
             if let Some(source) = deadline_source.take() {
                 deadline = source()?;
@@ -86,6 +113,22 @@ impl Registration {
                 }
             }
         }
+    }
+
+    /// Whether the calling green thread's worker holds this registration (and its reactor is live), so the
+    /// ready bits are kept up to date by events this worker polls.
+    fn is_home_here(&self) -> bool {
+        if !context::in_green_thread() {
+            return false;
+        }
+        let home = self.home();
+        let Some(home) = home.as_ref() else { return false };
+        if home.reactor.is_closed() {
+            return false;
+        }
+        context::with_worker(|worker| {
+            worker.is_some_and(|worker| worker.with_reactor(|reactor| Arc::ptr_eq(reactor.handle(), &home.reactor)))
+        })
     }
 
     /// Makes sure the descriptor is registered with a live reactor the current green thread's worker turns,

@@ -76,7 +76,7 @@ impl Readiness {
     }
 
     /// Whether the direction is marked ready.
-    fn is_ready(self, interest: Interest) -> bool {
+    pub(crate) fn is_ready(self, interest: Interest) -> bool {
         self.0 & interest.bit() != 0
     }
 }

@@ -145,7 +145,8 @@ impl UnixStream {
 
 impl Read for &UnixStream {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        self.socket.io(Interest::Read, net::UnixStream::read_timeout, |mut stream| stream.read(buf))
+        let len = buf.len();
+        self.socket.read(net::UnixStream::read_timeout, len, |mut stream| stream.read(buf))
     }
 
     fn read_vectored(&mut self, bufs: &mut [IoSliceMut<'_>]) -> io::Result<usize> {
