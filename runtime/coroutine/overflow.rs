@@ -288,11 +288,10 @@ pub(crate) fn ensure_alternate_stack() {
         ss_size: stack.usable_size(),
     };
     let stored = ALTERNATE_STACK.try_with(|slot| {
-        // SAFETY: `alternate` describes the usable part of `stack`, which is
-        // readable and writable, and stays mapped while installed: it is
-        // stored in this thread's `ALTERNATE_STACK`, whose destructor disables
-        // it before unmapping. A replaced earlier `AlternateStack` is dropped
-        // after the switch, and its destructor leaves the new one alone.
+        // `alternate` describes the usable part of `stack`, readable and writable, which stays mapped while
+        // installed: it is stored in this thread's `ALTERNATE_STACK`, whose destructor disables it before
+        // unmapping. A replaced earlier `AlternateStack` is dropped after the switch and leaves the new one alone.
+        // SAFETY: as just said, the described memory is valid for as long as it is installed.
         if unsafe { libc::sigaltstack(&alternate, ptr::null_mut()) } != 0 {
             log::error!("cannot install an alternate signal stack: {}", io::Error::last_os_error());
             return;
@@ -368,10 +367,8 @@ extern "C" fn handle_fault(signal: libc::c_int, info: *mut libc::siginfo_t, cont
     // SAFETY: `__errno_location` returns this thread's errno, always valid.
     let errno = unsafe { *libc::__errno_location() };
 
-    // SAFETY: the handler is installed with SA_SIGINFO, so the kernel passes a
-    // valid `siginfo_t`; `si_code` is always initialised, and a positive code
-    // means a kernel-raised fault, for which `si_addr` holds the faulting
-    // address.
+    // SAFETY: installed with SA_SIGINFO, the kernel passes a valid `siginfo_t`; `si_code` is always set, and a
+    // positive code means a kernel-raised fault, for which `si_addr` holds the faulting address.
     let fault_address = unsafe {
         if !info.is_null() && (*info).si_code > 0 {
             Some((*info).si_addr() as usize)
@@ -439,11 +436,10 @@ unsafe fn forward_to_previous(signal: libc::c_int, info: *mut libc::siginfo_t, c
             // kernel restores the interrupted mask when the handler returns.
             unsafe { libc::pthread_sigmask(libc::SIG_BLOCK, &previous.sa_mask, ptr::null_mut()) };
             if previous.sa_flags & libc::SA_SIGINFO != 0 {
-                // SAFETY: with SA_SIGINFO the kernel would have called the
-                // handler with this three-argument signature; `handler` is the
-                // address it registered, a function pointer of that type.
-                let handler: extern "C" fn(libc::c_int, *mut libc::siginfo_t, *mut libc::c_void) =
-                    unsafe { mem::transmute(handler) };
+                type Action = extern "C" fn(libc::c_int, *mut libc::siginfo_t, *mut libc::c_void);
+                // SAFETY: with SA_SIGINFO the kernel would have called the handler with this three-argument
+                // signature; `handler` is the address it registered, a function pointer of that type.
+                let handler: Action = unsafe { mem::transmute(handler) };
                 handler(signal, info, context);
             } else {
                 // SAFETY: without SA_SIGINFO the registered address is an

@@ -247,11 +247,10 @@ unsafe impl Stack for GuardedStack {
 impl Drop for GuardedStack {
     fn drop(&mut self) {
         MAPPED_STACKS.fetch_sub(1, Ordering::Relaxed);
-        // SAFETY: the range is exactly the mapping created in `new` and owned by
-        // this value (invariant 1); `Drop` runs once, and no coroutine still
-        // runs on the stack because a coroutine owns its stack until it is
-        // dropped or hands it back with `into_stack`.
-        let result = unsafe { libc::munmap(self.mapping_start.get() as *mut libc::c_void, self.mapping_length()) };
+        let (start, length) = (self.mapping_start.get() as *mut libc::c_void, self.mapping_length());
+        // SAFETY: the range is exactly the mapping created in `new` and owned by this value (invariant 1); no
+        // coroutine still runs on it: a coroutine owns its stack until dropped or `into_stack`.
+        let result = unsafe { libc::munmap(start, length) };
         if result != 0 {
             // Unmapping a whole mapping only fails on a bug; leaking it is the
             // safe outcome, and panicking in `drop` could abort.
