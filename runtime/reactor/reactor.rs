@@ -66,6 +66,9 @@ impl Reactor {
             self.handle.dispatch(events, |io, event| {
                 let read = event.is_readable() || event.is_read_closed() || event.is_error();
                 let write = event.is_writable() || event.is_write_closed() || event.is_error();
+                if event.is_read_closed() || event.is_error() {
+                    io.mark_read_closed();
+                }
                 let woken = io.set_ready(read, write);
                 log::trace!(
                     target: "green::reactor",

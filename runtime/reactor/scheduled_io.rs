@@ -5,7 +5,7 @@
 //!
 //! ```text
 //!   bit:    63 ........................... 8   7 ..... 2    1       0
-//!         [ tick: +1 per event, wrapping     | unused     | WRITE | READ ]
+//!         [ tick: +1 per event, wrapping     | unused | READ_CLOSED | WRITE | READ ]
 //! ```
 //!
 //! - A bit is *set* by an event of the worker whose `Poll` holds the registration (edge-triggered: the kernel
@@ -41,8 +41,12 @@ use crate::sync::wait_queue::{WaitQueue, Waiter};
 const READ: usize = 1 << 0;
 /// The socket is writable, or its write side is closed, or it has an error.
 const WRITE: usize = 1 << 1;
+/// The read side is closed (end-of-file pending) or the socket has an error: sticky, never cleared, because no
+/// further edge will report it. A stream read that drained the data clears READ; this bit keeps the next read
+/// from parking on an end-of-file that already arrived with that data.
+const READ_CLOSED: usize = 1 << 2;
 /// The bits below the tick.
-const READY_MASK: usize = READ | WRITE;
+const READY_MASK: usize = READ | WRITE | READ_CLOSED;
 /// Where the tick starts in the word.
 const TICK_SHIFT: u32 = 8;
 
@@ -75,9 +79,13 @@ impl Readiness {
         self.0 >> TICK_SHIFT
     }
 
-    /// Whether the direction is marked ready.
+    /// Whether the direction is marked ready (for reading, also when the read side is closed).
     pub(crate) fn is_ready(self, interest: Interest) -> bool {
-        self.0 & interest.bit() != 0
+        let bits = match interest {
+            Interest::Read => READ | READ_CLOSED,
+            Interest::Write => WRITE,
+        };
+        self.0 & bits != 0
     }
 }
 
@@ -158,6 +166,12 @@ impl ScheduledIo {
             woken += waiters.writers.wake_all();
         }
         woken
+    }
+
+    /// Records that the read side is closed or the socket failed (sticky; see `READ_CLOSED`). The reactor
+    /// calls it before `set_ready`, so the threads that wakes see it.
+    pub(crate) fn mark_read_closed(&self) {
+        self.readiness.fetch_or(READ_CLOSED, Ordering::AcqRel);
     }
 
     /// After `EAGAIN`: clears `interest`'s bit unless an event arrived since `observed` was read.
