@@ -1,7 +1,7 @@
 //! [`Runtime`]: the workers wired together, and the default runtime behind `green::spawn` and `green::run`.
 //!
 //! A runtime owns N workers (default: `std::thread::available_parallelism`), each an OS thread named
-//! `green-worker-<i>` running [`Worker::run`]. The [`RuntimeShared`] part is what green threads and handles
+//! `green-worker-<i>` running `Worker::run`. The `RuntimeShared` part is what green threads and handles
 //! keep: the workers' handles for placement, the shutdown flag and the configuration.
 //!
 //! # Placement

@@ -30,6 +30,58 @@
 //! - `socket`: what every type above is made of: a non-blocking socket and its registration.
 //! - `accept`: the error policy of `incoming()` and `accept_retrying()`.
 
+/// The descriptor conversions every socket type has, as its std twin does: `AsRawFd`, `AsFd`, `FromRawFd`,
+/// `IntoRawFd`, `From<OwnedFd>` and `From<Self> for OwnedFd`. `$inner` is the type the socket wraps, `$what` how
+/// the docs name the descriptor it adopts ("a connected TCP socket").
+macro_rules! descriptor_conversions {
+    ($type:ident, $inner:ty, $what:literal) => {
+        impl std::os::fd::AsRawFd for $type {
+            fn as_raw_fd(&self) -> std::os::fd::RawFd {
+                self.socket.as_raw_fd()
+            }
+        }
+
+        impl std::os::fd::AsFd for $type {
+            fn as_fd(&self) -> std::os::fd::BorrowedFd<'_> {
+                std::os::fd::AsFd::as_fd(self.socket.get())
+            }
+        }
+
+        impl std::os::fd::FromRawFd for $type {
+            #[doc = concat!("Adopts ", $what, ", switching it to non-blocking mode.")]
+            ///
+            /// # Safety
+            /// `fd` must be an open descriptor that nothing else owns (as for std's `from_raw_fd`).
+            unsafe fn from_raw_fd(fd: std::os::fd::RawFd) -> $type {
+                // SAFETY: the caller hands over ownership of an open descriptor (this function's contract).
+                let inner = unsafe { <$inner as std::os::fd::FromRawFd>::from_raw_fd(fd) };
+                $type { socket: $crate::net::socket::Socket::adopt(inner) }
+            }
+        }
+
+        impl std::os::fd::IntoRawFd for $type {
+            /// Gives up the descriptor, deregistered and still in non-blocking mode.
+            fn into_raw_fd(self) -> std::os::fd::RawFd {
+                std::os::fd::IntoRawFd::into_raw_fd(self.socket.into_inner())
+            }
+        }
+
+        impl From<std::os::fd::OwnedFd> for $type {
+            #[doc = concat!("Adopts ", $what, ", switching it to non-blocking mode.")]
+            fn from(fd: std::os::fd::OwnedFd) -> $type {
+                $type { socket: $crate::net::socket::Socket::adopt(<$inner>::from(fd)) }
+            }
+        }
+
+        impl From<$type> for std::os::fd::OwnedFd {
+            /// Gives up the descriptor, deregistered and still in non-blocking mode.
+            fn from(socket: $type) -> std::os::fd::OwnedFd {
+                socket.socket.into_inner().into()
+            }
+        }
+    };
+}
+
 mod accept;
 mod socket;
 mod tcp_listener;

@@ -4,7 +4,7 @@ use std::fmt;
 use std::io;
 use std::iter::FusedIterator;
 use std::net::SocketAddr;
-use std::os::fd::{AsFd, AsRawFd, BorrowedFd, FromRawFd, IntoRawFd, OwnedFd, RawFd};
+use std::os::fd::{AsFd, AsRawFd, OwnedFd};
 
 use super::accept::accept_retrying;
 use super::socket::Socket;
@@ -149,50 +149,7 @@ impl fmt::Debug for TcpListener {
     }
 }
 
-impl AsRawFd for TcpListener {
-    fn as_raw_fd(&self) -> RawFd {
-        self.socket.as_raw_fd()
-    }
-}
-
-impl AsFd for TcpListener {
-    fn as_fd(&self) -> BorrowedFd<'_> {
-        self.socket.get().as_fd()
-    }
-}
-
-impl FromRawFd for TcpListener {
-    /// Adopts a listening TCP socket, switching it to non-blocking mode.
-    ///
-    /// # Safety
-    /// `fd` must be an open descriptor that nothing else owns (as for std's `from_raw_fd`).
-    unsafe fn from_raw_fd(fd: RawFd) -> TcpListener {
-        // SAFETY: the caller hands over ownership of an open descriptor (this function's contract).
-        let listener = unsafe { mio::net::TcpListener::from_raw_fd(fd) };
-        TcpListener { socket: Socket::adopt(listener) }
-    }
-}
-
-impl IntoRawFd for TcpListener {
-    /// Gives up the descriptor, deregistered and still in non-blocking mode.
-    fn into_raw_fd(self) -> RawFd {
-        self.socket.into_inner().into_raw_fd()
-    }
-}
-
-impl From<OwnedFd> for TcpListener {
-    /// Adopts a listening TCP socket, switching it to non-blocking mode.
-    fn from(fd: OwnedFd) -> TcpListener {
-        TcpListener { socket: Socket::adopt(mio::net::TcpListener::from(fd)) }
-    }
-}
-
-impl From<TcpListener> for OwnedFd {
-    /// Gives up the descriptor, deregistered and still in non-blocking mode.
-    fn from(listener: TcpListener) -> OwnedFd {
-        listener.socket.into_inner().into()
-    }
-}
+descriptor_conversions!(TcpListener, mio::net::TcpListener, "a listening TCP socket");
 
 impl From<std::net::TcpListener> for TcpListener {
     /// Adopts a std listener (keeping its backlog), switching it to non-blocking mode.

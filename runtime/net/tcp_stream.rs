@@ -3,7 +3,7 @@
 use std::fmt;
 use std::io::{self, IoSlice, IoSliceMut, Read, Write};
 use std::net::{Shutdown, SocketAddr};
-use std::os::fd::{AsFd, AsRawFd, BorrowedFd, FromRawFd, IntoRawFd, OwnedFd, RawFd};
+use std::os::fd::OwnedFd;
 use std::time::{Duration, Instant};
 
 use super::socket::Socket;
@@ -269,50 +269,7 @@ impl fmt::Debug for TcpStream {
     }
 }
 
-impl AsRawFd for TcpStream {
-    fn as_raw_fd(&self) -> RawFd {
-        self.socket.as_raw_fd()
-    }
-}
-
-impl AsFd for TcpStream {
-    fn as_fd(&self) -> BorrowedFd<'_> {
-        self.socket.get().as_fd()
-    }
-}
-
-impl FromRawFd for TcpStream {
-    /// Adopts a connected TCP socket, switching it to non-blocking mode.
-    ///
-    /// # Safety
-    /// `fd` must be an open descriptor that nothing else owns (as for std's `from_raw_fd`).
-    unsafe fn from_raw_fd(fd: RawFd) -> TcpStream {
-        // SAFETY: the caller hands over ownership of an open descriptor (this function's contract).
-        let stream = unsafe { std::net::TcpStream::from_raw_fd(fd) };
-        TcpStream { socket: Socket::adopt(stream) }
-    }
-}
-
-impl IntoRawFd for TcpStream {
-    /// Gives up the descriptor, deregistered and still in non-blocking mode.
-    fn into_raw_fd(self) -> RawFd {
-        self.socket.into_inner().into_raw_fd()
-    }
-}
-
-impl From<OwnedFd> for TcpStream {
-    /// Adopts a connected TCP socket, switching it to non-blocking mode.
-    fn from(fd: OwnedFd) -> TcpStream {
-        TcpStream { socket: Socket::adopt(std::net::TcpStream::from(fd)) }
-    }
-}
-
-impl From<TcpStream> for OwnedFd {
-    /// Gives up the descriptor, deregistered and still in non-blocking mode.
-    fn from(stream: TcpStream) -> OwnedFd {
-        stream.socket.into_inner().into()
-    }
-}
+descriptor_conversions!(TcpStream, std::net::TcpStream, "a connected TCP socket");
 
 impl From<std::net::TcpStream> for TcpStream {
     /// Adopts a std stream, switching it to non-blocking mode.

@@ -13,7 +13,7 @@ use crate::{context, offload};
 ///
 /// Addresses and strings that parse as an IP address convert at once. A host name (`"localhost:80"`,
 /// `("example.com", 443)`) needs a DNS lookup (`getaddrinfo`), which blocks: in a green thread it runs on the
-/// [offload pool](crate::offload) while only that green thread waits (a cancellation point); elsewhere it runs
+/// [offload pool](mod@crate::offload) while only that green thread waits (a cancellation point); elsewhere it runs
 /// in place, as in std.
 ///
 /// A separate trait rather than std's, because std's `to_socket_addrs` cannot be moved off the worker: it

@@ -3,7 +3,6 @@
 use std::fmt;
 use std::io;
 use std::net::{Ipv4Addr, Ipv6Addr, SocketAddr};
-use std::os::fd::{AsFd, AsRawFd, BorrowedFd, FromRawFd, IntoRawFd, OwnedFd, RawFd};
 use std::time::Duration;
 
 use super::socket::Socket;
@@ -206,50 +205,7 @@ impl fmt::Debug for UdpSocket {
     }
 }
 
-impl AsRawFd for UdpSocket {
-    fn as_raw_fd(&self) -> RawFd {
-        self.socket.as_raw_fd()
-    }
-}
-
-impl AsFd for UdpSocket {
-    fn as_fd(&self) -> BorrowedFd<'_> {
-        self.socket.get().as_fd()
-    }
-}
-
-impl FromRawFd for UdpSocket {
-    /// Adopts a UDP socket, switching it to non-blocking mode.
-    ///
-    /// # Safety
-    /// `fd` must be an open descriptor that nothing else owns (as for std's `from_raw_fd`).
-    unsafe fn from_raw_fd(fd: RawFd) -> UdpSocket {
-        // SAFETY: the caller hands over ownership of an open descriptor (this function's contract).
-        let socket = unsafe { std::net::UdpSocket::from_raw_fd(fd) };
-        UdpSocket { socket: Socket::adopt(socket) }
-    }
-}
-
-impl IntoRawFd for UdpSocket {
-    /// Gives up the descriptor, deregistered and still in non-blocking mode.
-    fn into_raw_fd(self) -> RawFd {
-        self.socket.into_inner().into_raw_fd()
-    }
-}
-
-impl From<OwnedFd> for UdpSocket {
-    /// Adopts a UDP socket, switching it to non-blocking mode.
-    fn from(fd: OwnedFd) -> UdpSocket {
-        UdpSocket { socket: Socket::adopt(std::net::UdpSocket::from(fd)) }
-    }
-}
-
-impl From<UdpSocket> for OwnedFd {
-    /// Gives up the descriptor, deregistered and still in non-blocking mode.
-    fn from(socket: UdpSocket) -> OwnedFd {
-        socket.socket.into_inner().into()
-    }
-}
+descriptor_conversions!(UdpSocket, std::net::UdpSocket, "a UDP socket");
 
 impl From<std::net::UdpSocket> for UdpSocket {
     /// Adopts a std socket, switching it to non-blocking mode.

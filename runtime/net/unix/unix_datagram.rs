@@ -3,7 +3,6 @@
 use std::fmt;
 use std::io;
 use std::net::Shutdown;
-use std::os::fd::{AsFd, AsRawFd, BorrowedFd, FromRawFd, IntoRawFd, OwnedFd, RawFd};
 use std::os::unix::net::{self, SocketAddr};
 use std::path::Path;
 use std::time::Duration;
@@ -148,50 +147,7 @@ impl fmt::Debug for UnixDatagram {
     }
 }
 
-impl AsRawFd for UnixDatagram {
-    fn as_raw_fd(&self) -> RawFd {
-        self.socket.as_raw_fd()
-    }
-}
-
-impl AsFd for UnixDatagram {
-    fn as_fd(&self) -> BorrowedFd<'_> {
-        self.socket.get().as_fd()
-    }
-}
-
-impl FromRawFd for UnixDatagram {
-    /// Adopts a Unix datagram socket, switching it to non-blocking mode.
-    ///
-    /// # Safety
-    /// `fd` must be an open descriptor that nothing else owns (as for std's `from_raw_fd`).
-    unsafe fn from_raw_fd(fd: RawFd) -> UnixDatagram {
-        // SAFETY: the caller hands over ownership of an open descriptor (this function's contract).
-        let socket = unsafe { net::UnixDatagram::from_raw_fd(fd) };
-        UnixDatagram { socket: Socket::adopt(socket) }
-    }
-}
-
-impl IntoRawFd for UnixDatagram {
-    /// Gives up the descriptor, deregistered and still in non-blocking mode.
-    fn into_raw_fd(self) -> RawFd {
-        self.socket.into_inner().into_raw_fd()
-    }
-}
-
-impl From<OwnedFd> for UnixDatagram {
-    /// Adopts a Unix datagram socket, switching it to non-blocking mode.
-    fn from(fd: OwnedFd) -> UnixDatagram {
-        UnixDatagram { socket: Socket::adopt(net::UnixDatagram::from(fd)) }
-    }
-}
-
-impl From<UnixDatagram> for OwnedFd {
-    /// Gives up the descriptor, deregistered and still in non-blocking mode.
-    fn from(socket: UnixDatagram) -> OwnedFd {
-        socket.socket.into_inner().into()
-    }
-}
+descriptor_conversions!(UnixDatagram, std::os::unix::net::UnixDatagram, "a Unix datagram socket");
 
 impl From<net::UnixDatagram> for UnixDatagram {
     /// Adopts a std socket, switching it to non-blocking mode.

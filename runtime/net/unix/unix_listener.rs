@@ -3,7 +3,7 @@
 use std::fmt;
 use std::io;
 use std::iter::FusedIterator;
-use std::os::fd::{AsFd, AsRawFd, BorrowedFd, FromRawFd, IntoRawFd, OwnedFd, RawFd};
+use std::os::fd::{AsFd, AsRawFd, OwnedFd};
 use std::os::unix::net::{self, SocketAddr};
 use std::path::Path;
 
@@ -125,50 +125,7 @@ impl fmt::Debug for UnixListener {
     }
 }
 
-impl AsRawFd for UnixListener {
-    fn as_raw_fd(&self) -> RawFd {
-        self.socket.as_raw_fd()
-    }
-}
-
-impl AsFd for UnixListener {
-    fn as_fd(&self) -> BorrowedFd<'_> {
-        self.socket.get().as_fd()
-    }
-}
-
-impl FromRawFd for UnixListener {
-    /// Adopts a listening Unix socket, switching it to non-blocking mode.
-    ///
-    /// # Safety
-    /// `fd` must be an open descriptor that nothing else owns (as for std's `from_raw_fd`).
-    unsafe fn from_raw_fd(fd: RawFd) -> UnixListener {
-        // SAFETY: the caller hands over ownership of an open descriptor (this function's contract).
-        let listener = unsafe { mio::net::UnixListener::from_raw_fd(fd) };
-        UnixListener { socket: Socket::adopt(listener) }
-    }
-}
-
-impl IntoRawFd for UnixListener {
-    /// Gives up the descriptor, deregistered and still in non-blocking mode.
-    fn into_raw_fd(self) -> RawFd {
-        self.socket.into_inner().into_raw_fd()
-    }
-}
-
-impl From<OwnedFd> for UnixListener {
-    /// Adopts a listening Unix socket, switching it to non-blocking mode.
-    fn from(fd: OwnedFd) -> UnixListener {
-        UnixListener { socket: Socket::adopt(mio::net::UnixListener::from(fd)) }
-    }
-}
-
-impl From<UnixListener> for OwnedFd {
-    /// Gives up the descriptor, deregistered and still in non-blocking mode.
-    fn from(listener: UnixListener) -> OwnedFd {
-        listener.socket.into_inner().into()
-    }
-}
+descriptor_conversions!(UnixListener, mio::net::UnixListener, "a listening Unix socket");
 
 impl From<net::UnixListener> for UnixListener {
     /// Adopts a std listener, switching it to non-blocking mode.

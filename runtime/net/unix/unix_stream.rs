@@ -3,7 +3,7 @@
 use std::fmt;
 use std::io::{self, IoSlice, IoSliceMut, Read, Write};
 use std::net::Shutdown;
-use std::os::fd::{AsFd, AsRawFd, BorrowedFd, FromRawFd, IntoRawFd, OwnedFd, RawFd};
+use std::os::fd::OwnedFd;
 use std::os::unix::net::{self, SocketAddr};
 use std::path::Path;
 use std::time::Duration;
@@ -199,50 +199,7 @@ impl fmt::Debug for UnixStream {
     }
 }
 
-impl AsRawFd for UnixStream {
-    fn as_raw_fd(&self) -> RawFd {
-        self.socket.as_raw_fd()
-    }
-}
-
-impl AsFd for UnixStream {
-    fn as_fd(&self) -> BorrowedFd<'_> {
-        self.socket.get().as_fd()
-    }
-}
-
-impl FromRawFd for UnixStream {
-    /// Adopts a connected Unix stream socket, switching it to non-blocking mode.
-    ///
-    /// # Safety
-    /// `fd` must be an open descriptor that nothing else owns (as for std's `from_raw_fd`).
-    unsafe fn from_raw_fd(fd: RawFd) -> UnixStream {
-        // SAFETY: the caller hands over ownership of an open descriptor (this function's contract).
-        let stream = unsafe { net::UnixStream::from_raw_fd(fd) };
-        UnixStream { socket: Socket::adopt(stream) }
-    }
-}
-
-impl IntoRawFd for UnixStream {
-    /// Gives up the descriptor, deregistered and still in non-blocking mode.
-    fn into_raw_fd(self) -> RawFd {
-        self.socket.into_inner().into_raw_fd()
-    }
-}
-
-impl From<OwnedFd> for UnixStream {
-    /// Adopts a connected Unix stream socket, switching it to non-blocking mode.
-    fn from(fd: OwnedFd) -> UnixStream {
-        UnixStream { socket: Socket::adopt(net::UnixStream::from(fd)) }
-    }
-}
-
-impl From<UnixStream> for OwnedFd {
-    /// Gives up the descriptor, deregistered and still in non-blocking mode.
-    fn from(stream: UnixStream) -> OwnedFd {
-        stream.socket.into_inner().into()
-    }
-}
+descriptor_conversions!(UnixStream, std::os::unix::net::UnixStream, "a connected Unix stream socket");
 
 impl From<net::UnixStream> for UnixStream {
     /// Adopts a std stream, switching it to non-blocking mode.
