@@ -24,6 +24,8 @@ pub(crate) mod overflow;
 pub(crate) mod stack;
 pub(crate) mod stack_pool;
 pub(crate) mod task;
+#[cfg(test)]
+mod test_child;
 
 pub(crate) use stack::GuardedStack;
 pub(crate) use stack_pool::{StackPool, DEFAULT_STACK_SIZE};

@@ -499,9 +499,7 @@ mod tests {
     use super::*;
 
     use std::env;
-    use std::process::{Command, Output, Stdio};
-    use std::thread;
-    use std::time::{Duration, Instant};
+    use std::process::Output;
 
     use corosensei::{Coroutine, CoroutineResult};
 
@@ -650,26 +648,9 @@ mod tests {
         assert!(read_max_map_count().unwrap() > mappings);
     }
 
-    /// Runs this test binary again with only `test_name`, with `scenario` in
-    /// [`CHILD_SCENARIO`], and returns its output. Kills it after 60 seconds.
+    /// Runs `test_name` in a child process with `scenario` in [`CHILD_SCENARIO`].
     fn run_child(test_name: &str, scenario: &str) -> Output {
-        let mut child = Command::new(env::current_exe().unwrap())
-            .args([test_name, "--exact", "--nocapture", "--test-threads=1"])
-            .env(CHILD_SCENARIO, scenario)
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        let deadline = Instant::now() + Duration::from_secs(60);
-        while child.try_wait().unwrap().is_none() {
-            if Instant::now() > deadline {
-                child.kill().unwrap();
-                panic!("child scenario {scenario} did not finish within 60 s");
-            }
-            thread::sleep(Duration::from_millis(10));
-        }
-        child.wait_with_output().unwrap()
+        super::super::test_child::run_child(CHILD_SCENARIO, test_name, scenario)
     }
 
     /// Name of a test in this module as the test harness knows it.
