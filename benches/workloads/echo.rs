@@ -62,12 +62,17 @@ fn echo(mut stream: impl Read + Write) -> io::Result<()> {
 
 /// The green server: one green thread per connection. Serves forever.
 pub fn serve_green(address: &str) -> io::Result<()> {
+    serve_green_with(address, echo)
+}
+
+/// A green server running `connection` in one green thread per connection (shared with the HTTP workload).
+pub fn serve_green_with(address: &str, connection: fn(green::net::TcpStream) -> io::Result<()>) -> io::Result<()> {
     let listener = green::net::TcpListener::from(listen(address)?);
     green::Runtime::new()?.block_on(|| {
         for stream in listener.incoming() {
             let stream = stream?;
             stream.set_nodelay(true)?;
-            green::spawn(move || echo(stream));
+            green::spawn(move || connection(stream));
         }
         Ok(())
     })
@@ -75,6 +80,11 @@ pub fn serve_green(address: &str) -> io::Result<()> {
 
 /// The OS-thread server: one OS thread per connection. Serves forever.
 pub fn serve_threads(address: &str) -> io::Result<()> {
+    serve_threads_with(address, echo)
+}
+
+/// An OS-thread server running `connection` in one OS thread per connection (shared with the HTTP workload).
+pub fn serve_threads_with(address: &str, connection: fn(std::net::TcpStream) -> io::Result<()>) -> io::Result<()> {
     let listener = listen(address)?;
     for stream in listener.incoming() {
         let stream = match stream {
@@ -87,7 +97,7 @@ pub fn serve_threads(address: &str) -> io::Result<()> {
             }
         };
         stream.set_nodelay(true)?;
-        std::thread::spawn(move || echo(stream));
+        std::thread::spawn(move || connection(stream));
     }
     Ok(())
 }

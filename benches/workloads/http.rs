@@ -98,33 +98,12 @@ async fn serve_connection_async(mut stream: tokio::net::TcpStream) -> io::Result
 
 /// The green server: one green thread per connection (default runtime settings). Serves forever.
 pub fn serve_green(address: &str) -> io::Result<()> {
-    let listener = green::net::TcpListener::from(listen(address)?);
-    green::Runtime::new()?.block_on(|| {
-        for stream in listener.incoming() {
-            let stream = stream?;
-            stream.set_nodelay(true)?;
-            green::spawn(move || serve_connection(stream));
-        }
-        Ok(())
-    })
+    super::echo::serve_green_with(address, serve_connection)
 }
 
 /// The OS-thread server: one OS thread per connection. Serves forever.
 pub fn serve_threads(address: &str) -> io::Result<()> {
-    let listener = listen(address)?;
-    for stream in listener.incoming() {
-        let stream = match stream {
-            Ok(stream) => stream,
-            Err(error) => {
-                eprintln!("accept: {error}");
-                std::thread::sleep(Duration::from_millis(10));
-                continue;
-            }
-        };
-        stream.set_nodelay(true)?;
-        std::thread::spawn(move || serve_connection(stream));
-    }
-    Ok(())
+    super::echo::serve_threads_with(address, serve_connection)
 }
 
 /// The tokio server: one task per connection on a multi-thread runtime (default worker count), or on a
