@@ -13,7 +13,7 @@
 
 use std::any::Any;
 use std::fmt;
-use std::panic::{self, AssertUnwindSafe};
+
 use std::time::{Duration, Instant};
 
 use crate::context;
@@ -80,13 +80,13 @@ pub fn deadline<T>(at: Instant, f: impl FnOnce() -> T) -> Result<T, Elapsed> {
         }
     }
     let close = Close(scope);
-    let result = panic::catch_unwind(AssertUnwindSafe(f));
+    let result = context::catch_unwind(f);
     drop(close);
     match result {
         Ok(value) => Ok(value),
         Err(payload) => match payload.downcast_ref::<ScopeExpired>() {
             Some(expired) if expired.scope == scope => Err(Elapsed(())),
-            _ => panic::resume_unwind(payload),
+            _ => context::resume_unwind(payload),
         },
     }
 }

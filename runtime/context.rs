@@ -10,7 +10,17 @@
 //!
 //! Code that is not in a green thread still has a [`Local`]: plain OS threads get one lazily from [`OS_LOCAL`].
 //! That is how every primitive works from both kinds of thread (rule 3 of DESIGN.md): it asks for the current
-//! [`Local`] and parks whatever that is.
+//! [`Local`] and parks whatever that is. In a thread-local destructor that runs after `OS_LOCAL` is gone, a
+//! late one ([`LATE_LOCAL`], leaked once for that thread) takes its place, so `green` keeps working there as
+//! std's and crossbeam's primitives do.
+//!
+//! # Whose unwinding
+//! `std::thread::panicking()` is per OS thread, so while one green thread is suspended in the middle of its
+//! unwinding (a destructor that blocks), it is true for every green thread of that worker. [`Local::is_unwinding`]
+//! answers for the green thread itself: [`SUSPENDED_UNWINDING`] counts the suspended green threads of this OS
+//! thread that were unwinding when they switched out. While it is zero, `panicking()` is exact; otherwise the
+//! thread's own record decides, which green sets when the thread starts unwinding through green (its panic
+//! hook, a cancellation) and refreshes whenever the answer is exact.
 //!
 //! # Ownership
 //! Everything reached from here belongs to the current OS thread; nothing is `Send`. The raw pointers are valid
@@ -36,6 +46,10 @@ thread_local! {
     static GREEN: Cell<*const Running> = const { Cell::new(ptr::null()) };
     /// The [`Local`] of this OS thread when it is not running a green thread, created on first use.
     static OS_LOCAL: Local = Local::new(Thread::new_os());
+    /// Stands in for `OS_LOCAL` in thread-local destructors that run after it was destroyed; leaked.
+    static LATE_LOCAL: Cell<*const Local> = const { Cell::new(ptr::null()) };
+    /// Suspended green threads of this OS thread that were unwinding when they switched out.
+    static SUSPENDED_UNWINDING: Cell<usize> = const { Cell::new(0) };
 }
 
 /// What every thread of execution (green or OS) keeps about itself while it runs.
@@ -49,12 +63,66 @@ pub(crate) struct Local {
     ///
     /// [`Waiter::recycle`]: crate::sync::wait_queue::Waiter::recycle
     pub(crate) spare_waiter: Cell<Option<Arc<Waiter>>>,
+    /// Whether this thread was unwinding when that could last be told exactly (see the module docs).
+    unwinding: Cell<bool>,
 }
 
 impl Local {
     pub(crate) fn new(thread: Thread) -> Local {
-        Local { thread, scopes: RefCell::new(Scopes::default()), spare_waiter: Cell::new(None) }
+        Local {
+            thread,
+            scopes: RefCell::new(Scopes::default()),
+            spare_waiter: Cell::new(None),
+            unwinding: Cell::new(false),
+        }
     }
+
+    /// Whether this thread of execution is unwinding: for a green thread its own unwinding, not that of
+    /// another green thread suspended on the same worker (see the module docs).
+    pub(crate) fn is_unwinding(&self) -> bool {
+        if !std::thread::panicking() {
+            self.unwinding.set(false);
+            return false;
+        }
+        if !self.thread.is_green() || SUSPENDED_UNWINDING.with(Cell::get) == 0 {
+            self.unwinding.set(true);
+            return true;
+        }
+        self.unwinding.get()
+    }
+
+    /// Records that this thread starts unwinding (green's panic hook, a cancellation).
+    pub(crate) fn start_unwinding(&self) {
+        self.unwinding.set(true);
+    }
+}
+
+/// Starts unwinding with `payload` without running the panic hook, recording it as this thread's own
+/// unwinding (see the module docs). Every re-raise inside green goes through here.
+pub(crate) fn resume_unwind(payload: Box<dyn std::any::Any + Send>) -> ! {
+    with_local(Local::start_unwinding);
+    std::panic::resume_unwind(payload)
+}
+
+/// `std::panic::catch_unwind` that also restores this thread's unwinding record when it catches: after the
+/// catch the thread unwinds exactly as much as before the call.
+pub(crate) fn catch_unwind<R>(f: impl FnOnce() -> R) -> std::thread::Result<R> {
+    let before = with_local(|local| local.unwinding.get());
+    let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(f));
+    if result.is_err() {
+        with_local(|local| local.unwinding.set(before));
+    }
+    result
+}
+
+/// Counts a green thread that switches out while unwinding, until [`resumed_unwinding`].
+pub(crate) fn suspended_unwinding() {
+    SUSPENDED_UNWINDING.with(|count| count.set(count.get() + 1));
+}
+
+/// The green thread counted by [`suspended_unwinding`] runs again.
+pub(crate) fn resumed_unwinding() {
+    SUSPENDED_UNWINDING.with(|count| count.set(count.get() - 1));
 }
 
 /// The record of a running green thread, kept on its own coroutine stack for its whole life.
@@ -101,11 +169,47 @@ pub(crate) fn in_green_thread() -> bool {
 pub(crate) fn with_local<R>(f: impl FnOnce(&Local) -> R) -> R {
     let running = running();
     if running.is_null() {
-        OS_LOCAL.with(f)
+        let mut f = Some(f);
+        match OS_LOCAL.try_with(|local| (f.take().expect("called once"))(local)) {
+            Ok(result) => result,
+            Err(_) => (f.take().expect("not called: OS_LOCAL is destroyed"))(late_local()),
+        }
     } else {
         // SAFETY: a non-null GREEN points to the live `Running` of the green thread executing this very code
         // (set by `enter`, cleared by `Entered::drop` before it switches out), so it outlives this call.
         f(unsafe { &(*running).local })
+    }
+}
+
+/// The [`Local`] of this OS thread once `OS_LOCAL` is destroyed (thread-local destructors at thread exit).
+fn late_local() -> &'static Local {
+    let late = LATE_LOCAL.with(Cell::get);
+    if !late.is_null() {
+        // SAFETY: LATE_LOCAL only ever holds a pointer from `Box::leak` below, never freed.
+        return unsafe { &*late };
+    }
+    // Leaked on purpose: destructors registered after this point may still need it, and nothing runs after
+    // them to free it. One small record per OS thread that uses green in its last destructors.
+    let local: &'static Local = Box::leak(Box::new(Local::new(Thread::new_os())));
+    LATE_LOCAL.with(|late| late.set(local));
+    local
+}
+
+/// Makes the current green thread look like plain OS-thread code until dropped: its blocking calls block the
+/// worker's OS thread instead of switching. Green's panic hook runs the user's hook this way: std aborts on a
+/// panic on an OS thread while a hook runs there, so no other green thread may run on this worker until the
+/// hook returns.
+pub(crate) struct HiddenGreen(*const Running);
+
+impl HiddenGreen {
+    pub(crate) fn new() -> HiddenGreen {
+        HiddenGreen(GREEN.with(|green| green.replace(ptr::null())))
+    }
+}
+
+impl Drop for HiddenGreen {
+    fn drop(&mut self) {
+        GREEN.with(|green| green.set(self.0));
     }
 }
 

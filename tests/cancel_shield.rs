@@ -99,15 +99,20 @@ fn a_group_drop_under_an_expired_timeout_waits_for_its_members() {
     in_child("a_group_drop_under_an_expired_timeout_waits_for_its_members", LIMIT, || {
         runtime(1).block_on(|| {
             let finished = Arc::new(AtomicUsize::new(0));
-            let result = green::timeout(Duration::from_millis(5), || {
-                let mut group = green::Group::new();
-                let finished = finished.clone();
-                group.spawn(move || {
-                    green::uncancellable(|| green::sleep(Duration::from_millis(20)));
-                    finished.fetch_add(1, Ordering::SeqCst);
-                });
-                drop(group);
-            });
+            let mut group = green::Group::new();
+            let member = group
+                .spawn({
+                    let finished = finished.clone();
+                    move || {
+                        green::uncancellable(|| green::sleep(Duration::from_millis(20)));
+                        finished.fetch_add(1, Ordering::SeqCst);
+                    }
+                })
+                .clone();
+            while member.parked_at().is_none() {
+                green::yield_now(); // the member has started: the group's drop cancels it, the shield holds
+            }
+            let result = green::timeout(Duration::from_millis(5), move || drop(group));
             assert_eq!(result, Ok(()));
             assert_eq!(finished.load(Ordering::SeqCst), 1, "the group's drop waited for its member");
         });

@@ -127,7 +127,6 @@ fn a_scope_parent_and_its_children_unwind_children_first() {
 // ---- Hardening (issue 9): no frame that lends a borrow is unwound before its borrowers are gone, shutdown
 // never spins, aborts or deadlocks on a blocking destructor. Each runs in a child process with a time limit.
 
-
 /// The name of the worker OS thread running the caller.
 fn worker_name() -> String {
     std::thread::current().name().unwrap_or_default().to_owned()
@@ -274,7 +273,7 @@ fn a_never_started_closure_whose_drop_blocks_parks_like_a_green_thread() {
         }
         let received = Arc::new(AtomicUsize::new(0));
         runtime(1).block_on(|| {
-            let (tx, rx) = green::channel::bounded(1);
+            let (tx, rx) = green::channel::bounded(0); // the send below waits for the drop's recv
             let capture = RecvOnDrop(rx, received.clone());
             let victim = green::spawn(move || drop(capture));
             victim.cancel();

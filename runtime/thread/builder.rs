@@ -1,6 +1,5 @@
 //! [`Builder`] and the `spawn` functions: how a closure becomes a [`NewTask`] and a [`JoinHandle`].
 
-use std::any::Any;
 use std::io;
 use std::panic::{self, AssertUnwindSafe};
 use std::sync::Arc;
@@ -143,8 +142,12 @@ impl Builder {
         let finisher = Finisher(Some(packet.clone()));
         let main = move |start: Start| {
             let result = match start {
-                Ok(()) => panic::catch_unwind(AssertUnwindSafe(f)).map_err(shutdown_payload),
-                Err(payload) => Err(payload),
+                Ok(()) => panic::catch_unwind(AssertUnwindSafe(f)),
+                // Never run: the closure's captures are dropped here, where a panic cannot escape.
+                Err(payload) => match panic::catch_unwind(AssertUnwindSafe(move || drop(f))) {
+                    Ok(()) => Err(payload),
+                    Err(panic) => Err(panic),
+                },
             };
             finisher.finish(result);
         };
@@ -154,16 +157,6 @@ impl Builder {
         let main: Main = unsafe { std::mem::transmute::<_, Main>(main) };
         let task = NewTask { thread, main, stack_size, sendable };
         Ok((task, JoinHandle::new(packet)))
-    }
-}
-
-/// A panic caught while the runtime unwinds its green threads at shutdown is reported as [`Cancelled`].
-fn shutdown_payload(payload: Box<dyn Any + Send>) -> Box<dyn Any + Send> {
-    let shutting_down = context::with_worker(|worker| worker.is_some_and(|worker| worker.is_shutting_down()));
-    if shutting_down {
-        Box::new(crate::Cancelled)
-    } else {
-        payload
     }
 }
 
@@ -237,14 +230,14 @@ where
     T: Send,
 {
     // SAFETY: we wait below until the green thread has finished and its packet's result is taken, and that wait
-    // cannot be cancelled or timed out (shielded), so the borrows of `f` and `T` outlive their use. F and T are
-    // Send.
+    // is a lending wait that nothing interrupts (not cancellation, timeouts or shutdown), so the borrows of `f`
+    // and `T` outlive their use. F and T are Send.
     let (task, handle) = unsafe { Builder::new().name("main".into()).build(runtime.stack_size(), f, None, true) }
         .unwrap_or_else(|error| panic!("{error}"));
     runtime.place(task).unwrap_or_else(|error| panic!("{error}"));
-    let result = crate::park::shielded(|| handle.join());
+    let result = handle.join_lending();
     match result {
         Ok(value) => value,
-        Err(payload) => panic::resume_unwind(payload),
+        Err(payload) => context::resume_unwind(payload),
     }
 }

@@ -5,6 +5,7 @@
 
 mod builder;
 mod join_handle;
+pub(crate) mod panic_hook;
 mod scope;
 #[allow(clippy::module_inception)]
 mod thread;
@@ -14,4 +15,4 @@ pub use builder::{spawn, spawn_local, Builder};
 pub use join_handle::JoinHandle;
 pub(crate) use join_handle::Packet;
 pub use scope::{scope, Scope, ScopedJoinHandle};
-pub use thread::{current, park, park_timeout, yield_now, Thread, ThreadId};
+pub use thread::{current, panicking, park, park_timeout, yield_now, Thread, ThreadId};
