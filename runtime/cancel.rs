@@ -92,7 +92,11 @@ pub fn deadline<T>(at: Instant, f: impl FnOnce() -> T) -> Result<T, Elapsed> {
 }
 
 /// Runs `f` so that neither cancellation nor an enclosing [`timeout`] interrupts it; a cancellation requested
-/// meanwhile takes effect at the first blocking call after `f` returns.
+/// or a timeout expired meanwhile takes effect at the first blocking call after `f` returns (if `f` is the
+/// last thing inside the `timeout`, the `timeout` returns `Ok` late, with `f`'s value).
+///
+/// It does not hold off runtime shutdown: when its [`Runtime`](crate::Runtime) is dropped, a blocking call
+/// inside `f` unwinds with [`Cancelled`] like any other, so that the drop can finish.
 ///
 /// ```
 /// use std::sync::atomic::{AtomicU8, Ordering};

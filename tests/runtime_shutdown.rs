@@ -324,9 +324,14 @@ fn dropping_the_runtime_while_a_green_thread_waits_in_a_destructor_during_its_un
             let (release_tx, release_rx) = green::channel::bounded::<()>(0);
             let unwinder = rt.spawn(move || {
                 let mut group = green::Group::new();
-                group.spawn(move || {
-                    let _ = green::uncancellable(|| release_rx.recv());
-                });
+                let member = group
+                    .spawn(move || {
+                        let _ = green::uncancellable(|| release_rx.recv());
+                    })
+                    .clone();
+                while member.parked_at().is_none() {
+                    green::yield_now(); // the member must have started, or the group's drop never waits
+                }
                 let _mark = MarkOnDrop; // dropped first: the group's drop (joining the member) comes next
                 panic!("unwinding with a group to join");
             });
