@@ -174,7 +174,7 @@ fn behaviour(kind: u64, seed: u64, lock: Arc<green::sync::Mutex<u64>>, other: Ar
 fn rounds(limit: Duration, max: u64) {
     // The planned panics are expected: keep stderr for the unexpected ones.
     std::panic::set_hook(Box::new(|info| {
-        if info.payload_as_str() != Some(PLANNED) {
+        if info.payload().downcast_ref::<&str>() != Some(&PLANNED) {
             eprintln!("{info}");
         }
     }));

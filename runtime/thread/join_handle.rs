@@ -138,9 +138,8 @@ pub(crate) fn payload_message(payload: &(dyn Any + Send)) -> &str {
         message
     } else if let Some(message) = payload.downcast_ref::<String>() {
         message
-    } else if let Some(error) = payload.downcast_ref::<std::io::Error>() {
+    } else if payload.is::<std::io::Error>() {
         // Stack allocation failures carry the io::Error.
-        let _ = error;
         "could not start (see the io::Error payload)"
     } else {
         "a non-string payload"

@@ -13,6 +13,6 @@ mod thread;
 pub(crate) use builder::block_on;
 pub use builder::{spawn, spawn_local, Builder};
 pub use join_handle::JoinHandle;
-pub(crate) use join_handle::Packet;
+pub(crate) use join_handle::{payload_message, Packet};
 pub use scope::{scope, Scope, ScopedJoinHandle};
 pub use thread::{current, panicking, park, park_timeout, yield_now, Thread, ThreadId};

@@ -82,7 +82,7 @@ fn print_report(info: &PanicHookInfo<'_>, thread: &crate::Thread) {
     static NOTED: AtomicBool = AtomicBool::new(false);
     let name = thread.name().unwrap_or("<unnamed>");
     let id = thread.id().as_u64();
-    let message = info.payload_as_str().unwrap_or("Box<dyn Any>");
+    let message = crate::thread::payload_message(info.payload());
     let location = info.location().map(|location| location.to_string()).unwrap_or_default();
     let backtrace = std::backtrace::Backtrace::capture();
     let mut stderr = std::io::stderr().lock();
