@@ -11,7 +11,7 @@
 //! Code that is not in a green thread still has a [`Local`]: plain OS threads get one lazily from [`OS_LOCAL`].
 //! That is how every primitive works from both kinds of thread (rule 3 of DESIGN.md): it asks for the current
 //! [`Local`] and parks whatever that is. In a thread-local destructor that runs after `OS_LOCAL` is gone, a
-//! late one ([`LATE_LOCAL`], leaked once for that thread) takes its place, so `green` keeps working there as
+//! late one ([`late_local`], kept under a pthread key) takes its place, so `green` keeps working there as
 //! std's and crossbeam's primitives do.
 //!
 //! # Whose unwinding
@@ -46,8 +46,6 @@ thread_local! {
     static GREEN: Cell<*const Running> = const { Cell::new(ptr::null()) };
     /// The [`Local`] of this OS thread when it is not running a green thread, created on first use.
     static OS_LOCAL: Local = Local::new(Thread::new_os());
-    /// Stands in for `OS_LOCAL` in thread-local destructors that run after it was destroyed; leaked.
-    static LATE_LOCAL: Cell<*const Local> = const { Cell::new(ptr::null()) };
     /// Suspended green threads of this OS thread that were unwinding when they switched out.
     static SUSPENDED_UNWINDING: Cell<usize> = const { Cell::new(0) };
 }
@@ -97,8 +95,9 @@ impl Local {
     }
 }
 
-/// Starts unwinding with `payload` without running the panic hook, recording it as this thread's own
-/// unwinding (see the module docs). Every re-raise inside green goes through here.
+/// Starts unwinding with `payload` without running the panic hook (nothing is printed: a cancellation is
+/// control flow, a re-raised panic was reported already), recording it as this thread's own unwinding (see
+/// the module docs). Every unwinding green starts goes through here.
 pub(crate) fn resume_unwind(payload: Box<dyn std::any::Any + Send>) -> ! {
     with_local(Local::start_unwinding);
     std::panic::resume_unwind(payload)
@@ -182,17 +181,38 @@ pub(crate) fn with_local<R>(f: impl FnOnce(&Local) -> R) -> R {
 }
 
 /// The [`Local`] of this OS thread once `OS_LOCAL` is destroyed (thread-local destructors at thread exit).
+///
+/// It lives under a pthread key, whose destructor frees it: glibc runs pthread key destructors after every
+/// thread-local destructor of the thread (`__call_tls_dtors` comes before `__nptl_deallocate_tsd`), so it
+/// outlives every destructor that may still use green. The returned reference is used only by `with_local`,
+/// for the duration of one call inside such a destructor.
 fn late_local() -> &'static Local {
-    let late = LATE_LOCAL.with(Cell::get);
+    static KEY: std::sync::OnceLock<libc::pthread_key_t> = std::sync::OnceLock::new();
+    /// The key's destructor.
+    unsafe extern "C" fn free(local: *mut libc::c_void) {
+        // SAFETY: the key only ever holds a pointer from `Box::into_raw` below; glibc calls this once per
+        // value, after the thread's last thread-local destructor, when nothing uses it any more.
+        drop(unsafe { Box::from_raw(local.cast::<Local>()) });
+    }
+    let key = *KEY.get_or_init(|| {
+        let mut key = 0;
+        // SAFETY: `key` is a valid out-pointer and `free` has the destructor's signature.
+        let created = unsafe { libc::pthread_key_create(&mut key, Some(free)) };
+        assert_eq!(created, 0, "pthread_key_create failed: no late thread-local state for green");
+        key
+    });
+    // SAFETY: `key` was created above; reading a key's value has no other precondition.
+    let late = unsafe { libc::pthread_getspecific(key) }.cast::<Local>();
     if !late.is_null() {
-        // SAFETY: LATE_LOCAL only ever holds a pointer from `Box::leak` below, never freed.
+        // SAFETY: a non-null value is a live `Box<Local>` of this thread, freed only by `free` (see above).
         return unsafe { &*late };
     }
-    // Leaked on purpose: destructors registered after this point may still need it, and nothing runs after
-    // them to free it. One small record per OS thread that uses green in its last destructors.
-    let local: &'static Local = Box::leak(Box::new(Local::new(Thread::new_os())));
-    LATE_LOCAL.with(|late| late.set(local));
-    local
+    let late = Box::into_raw(Box::new(Local::new(Thread::new_os())));
+    // SAFETY: `key` is valid; the value is a pointer `free` will take back.
+    let stored = unsafe { libc::pthread_setspecific(key, late.cast()) };
+    assert_eq!(stored, 0, "pthread_setspecific failed: no late thread-local state for green");
+    // SAFETY: just allocated; freed only by `free`, after every user of it (see above).
+    unsafe { &*late }
 }
 
 /// Makes the current green thread look like plain OS-thread code until dropped: its blocking calls block the

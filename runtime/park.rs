@@ -55,7 +55,6 @@
 //! The parker word and the cancel flag are atomics any thread may touch. [`Scopes`] belongs to the thread
 //! it describes and lives in its [`Local`](crate::context::Local).
 
-use std::any::Any;
 use std::panic::Location;
 use std::sync::atomic::{AtomicU8, Ordering};
 use std::time::Instant;
@@ -252,7 +251,7 @@ fn check_interrupts(local: &context::Local) {
     if cancel & CANCEL_SHUTDOWN != 0 {
         drop(scopes);
         log::debug!(target: "green::park", "{} unwinds: its runtime shuts down", local.thread.describe());
-        unwind(local, Box::new(Cancelled));
+        context::resume_unwind(Box::new(Cancelled));
     }
     if scopes.shield > 0 {
         return;
@@ -263,7 +262,7 @@ fn check_interrupts(local: &context::Local) {
     {
         drop(scopes);
         log::debug!(target: "green::park", "{} unwinds: cancelled", local.thread.describe());
-        unwind(local, Box::new(Cancelled));
+        context::resume_unwind(Box::new(Cancelled));
     }
     if scopes.deadlines.is_empty() {
         return;
@@ -272,14 +271,8 @@ fn check_interrupts(local: &context::Local) {
     let expired = local.scopes.borrow_mut().take_expired(Instant::now());
     if let Some(scope) = expired {
         log::debug!(target: "green::park", "{} unwinds: timeout scope {scope} expired", local.thread.describe());
-        unwind(local, Box::new(ScopeExpired { scope }));
+        context::resume_unwind(Box::new(ScopeExpired { scope }));
     }
-}
-
-/// Starts unwinding without running the panic hook (nothing is printed: this is control flow, not a bug).
-fn unwind(local: &context::Local, payload: Box<dyn Any + Send>) -> ! {
-    local.start_unwinding();
-    std::panic::resume_unwind(payload)
 }
 
 /// Parks the current thread of execution (green or OS) until unparked or until `deadline`.
