@@ -52,7 +52,8 @@ impl Builder {
     /// is best placed: it may start on another OS thread, hence `Send`. Once started it never moves.
     ///
     /// # Errors
-    /// When the runtime is shut down, or when the process cannot hold another green thread stack (the message
+    /// When the runtime is shutting down (from outside it: its own green threads may still spawn, see
+    /// [`Runtime`](crate::Runtime)), or when the process cannot hold another green thread stack (the message
     /// names the limit: `vm.max_map_count`, or memory). A stack is taken when the green thread first runs; if
     /// that fails later, `join` returns the `io::Error` as the payload.
     pub fn spawn<F, T>(self, f: F) -> io::Result<JoinHandle<T>>
@@ -195,12 +196,16 @@ impl<T> Drop for Finisher<T> {
 /// let shared = std::rc::Rc::new(5);
 /// green::spawn(move || println!("{shared}"));
 /// ```
+#[track_caller]
 pub fn spawn<F, T>(f: F) -> JoinHandle<T>
 where
     F: FnOnce() -> T + Send + 'static,
     T: Send + 'static,
 {
-    Builder::new().spawn(f).unwrap_or_else(|error| panic!("{error}"))
+    match Builder::new().spawn(f) {
+        Ok(handle) => handle,
+        Err(error) => panic!("{error}"),
+    }
 }
 
 /// Spawns a green thread on the current worker, where it stays; the closure need not be `Send`.
@@ -215,12 +220,16 @@ where
 ///
 /// # Panics
 /// Outside a green thread, or when [`Builder::spawn_local`] would return an error.
+#[track_caller]
 pub fn spawn_local<F, T>(f: F) -> JoinHandle<T>
 where
     F: FnOnce() -> T + 'static,
     T: 'static,
 {
-    Builder::new().spawn_local(f).unwrap_or_else(|error| panic!("{error}"))
+    match Builder::new().spawn_local(f) {
+        Ok(handle) => handle,
+        Err(error) => panic!("{error}"),
+    }
 }
 
 /// `Runtime::block_on`: runs `f` on `runtime` and waits for it without being interruptible, so `f` may borrow.
