@@ -40,7 +40,9 @@
 use std::cell::UnsafeCell;
 use std::fmt;
 use std::marker::PhantomData;
+use std::mem::ManuallyDrop;
 use std::ops::{Deref, DerefMut};
+use std::panic::{RefUnwindSafe, UnwindSafe};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, LockResult, TryLockError, TryLockResult};
 
@@ -196,6 +198,29 @@ impl RawRwLock {
         }
     }
 
+    /// Turns the caller's write lock into a read lock, letting in the readers at the head of the queue
+    /// (`RwLockWriteGuard::downgrade`). A writer at the head stays queued until the last reader leaves.
+    fn downgrade(&self) {
+        if self.state.compare_exchange(WRITER, ONE_READER, Ordering::Release, Ordering::Relaxed).is_ok() {
+            return;
+        }
+        // PARKED is set, and changes only under the queue lock: take it and admit the head run of readers.
+        let mut queue = lock_internal(&self.queue);
+        self.state.store(ONE_READER | PARKED, Ordering::Release);
+        let mut granted = Vec::new();
+        while queue.front_token() == Some(READ) {
+            self.state.fetch_add(ONE_READER, Ordering::Relaxed);
+            granted.extend(queue.claim_one(GRANTED));
+        }
+        if queue.is_empty() {
+            self.state.fetch_and(!PARKED, Ordering::Relaxed);
+        }
+        drop(queue);
+        for waiter in granted {
+            waiter.thread().unpark();
+        }
+    }
+
     #[inline]
     fn read_unlock(&self) {
         let before = self.state.fetch_sub(ONE_READER, Ordering::AcqRel);
@@ -251,6 +276,11 @@ pub struct RwLock<T: ?Sized> {
 unsafe impl<T: ?Sized + Send> Send for RwLock<T> {}
 // SAFETY: as above.
 unsafe impl<T: ?Sized + Send + Sync> Sync for RwLock<T> {}
+
+// As `std`'s: a panic while the lock is held poisons it, so observing a broken invariant needs the explicit
+// `PoisonError::into_inner`.
+impl<T: ?Sized> UnwindSafe for RwLock<T> {}
+impl<T: ?Sized> RefUnwindSafe for RwLock<T> {}
 
 /// Shared access to the data of a read-locked [`RwLock`]; releases the read lock when dropped.
 #[must_use = "if unused the RwLock will immediately unlock"]
@@ -376,6 +406,30 @@ impl<T: ?Sized> RwLock<T> {
     fn write_guard(&self) -> LockResult<RwLockWriteGuard<'_, T>> {
         let guard = RwLockWriteGuard { lock: self, poison: self.poison.guard(), _not_send: PhantomData };
         self.poison.result(guard)
+    }
+}
+
+impl<'a, T: ?Sized> RwLockWriteGuard<'a, T> {
+    /// Turns the write lock into a read lock without letting a writer in between: other readers may join at
+    /// once (the readers queued first), writers still wait.
+    ///
+    /// ```
+    /// use green::sync::{RwLock, RwLockWriteGuard};
+    ///
+    /// let lock = RwLock::new(1);
+    /// let mut writer = lock.write().unwrap();
+    /// *writer += 1;
+    /// let reader = RwLockWriteGuard::downgrade(writer);
+    /// assert_eq!(*reader, 2);
+    /// assert_eq!(*lock.try_read().unwrap(), 2); // other readers get in now
+    /// assert!(lock.try_write().is_err());
+    /// ```
+    pub fn downgrade(guard: RwLockWriteGuard<'a, T>) -> RwLockReadGuard<'a, T> {
+        let guard = ManuallyDrop::new(guard);
+        let lock = guard.lock;
+        lock.poison.done(&guard.poison);
+        lock.raw.downgrade();
+        RwLockReadGuard { lock, _not_send: PhantomData }
     }
 }
 
