@@ -49,11 +49,18 @@ pub(crate) struct Local {
     ///
     /// [`Waiter::recycle`]: crate::sync::wait_queue::Waiter::recycle
     pub(crate) spare_waiter: Cell<Option<Arc<Waiter>>>,
+    /// Its `green::thread_local!` values ([`crate::thread::local`]); destroyed when a green thread ends.
+    pub(crate) locals: crate::thread::LocalStorage,
 }
 
 impl Local {
     pub(crate) fn new(thread: Thread) -> Local {
-        Local { thread, scopes: RefCell::new(Scopes::default()), spare_waiter: Cell::new(None) }
+        Local {
+            thread,
+            scopes: RefCell::new(Scopes::default()),
+            spare_waiter: Cell::new(None),
+            locals: Default::default(),
+        }
     }
 }
 

@@ -1,4 +1,4 @@
-//! Receivers that deliver the time: [`after`], [`at`], [`tick`], and [`never`], which delivers nothing.
+//! Receivers that deliver the time: [`after`], [`at`], [`tick`], and [`never`](fn@never), which delivers nothing.
 //!
 //! No thread or timer task feeds them: a [`Timer`] only stores when it fires next, and a receive parks until
 //! then (a green thread arms its worker's timer wheel through `park`; an OS thread sleeps). In a

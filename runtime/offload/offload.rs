@@ -7,7 +7,7 @@
 //!    [`park::shielded`], where neither is delivered.
 //! 2. The runtime shutting down unwinds every parked green thread, shield or not: the [`Finish`] guard then
 //!    blocks the worker's OS thread until the job is done, before the frame is popped.
-//! 3. The pool failing to run the job at all: [`Pool::submit`] hands it back and it runs inline.
+//! 3. The pool failing to run the job at all: [`Pool::submit`](super::pool::Pool::submit) hands it back and it runs inline.
 //!
 //! The job publishes DONE only after the closure has returned and been dropped (it is consumed by the call),
 //! and after DONE it touches only the `'static` parts of the packet (the joiner's `Thread` and its own

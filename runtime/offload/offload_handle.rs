@@ -9,7 +9,7 @@ use crate::thread::{current, Packet};
 
 /// Starts `f` on the offload pool and returns a handle to wait for its result.
 ///
-/// Unlike [`offload`](super::offload), the caller does not wait here, `f` must be `'static`, and the wait
+/// Unlike [`offload`](fn@super::offload), the caller does not wait here, `f` must be `'static`, and the wait
 /// ([`OffloadHandle::join`]) is a cancellation point: a cancelled or timed-out caller stops waiting while the
 /// job runs to completion on its pool thread and its result is dropped. Dropping the handle detaches the job
 /// the same way.

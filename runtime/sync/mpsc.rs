@@ -22,7 +22,7 @@
 //! ```
 //!
 //! # Design
-//! Each type wraps its [`crate::channel`] twin — [`channel`] an unbounded channel, [`sync_channel`] a bounded
+//! Each type wraps its [`crate::channel`] twin — [`channel`](fn@channel) an unbounded channel, [`sync_channel`] a bounded
 //! one (`sync_channel(0)` the rendezvous channel) — and converts the results. The error types *are* `std`'s
 //! (re-exported), so code that matches on them, prints them or converts them with `?` is unchanged. Like
 //! `std`'s, [`Receiver`] is not `Clone` (single consumer) and not `Sync`. Works between green threads on any
@@ -77,7 +77,7 @@ pub fn sync_channel<T>(bound: usize) -> (SyncSender<T>, Receiver<T>) {
     (SyncSender { inner: sender }, Receiver::new(receiver))
 }
 
-/// The sending half of a [`channel`]; clone it for more producers. [`std::sync::mpsc::Sender`].
+/// The sending half of a [`channel`](fn@channel); clone it for more producers. [`std::sync::mpsc::Sender`].
 pub struct Sender<T> {
     /// The green channel's sender.
     inner: channel::Sender<T>,

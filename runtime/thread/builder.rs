@@ -146,6 +146,7 @@ impl Builder {
                 Ok(()) => panic::catch_unwind(AssertUnwindSafe(f)).map_err(shutdown_payload),
                 Err(payload) => Err(payload),
             };
+            let result = destroy_locals(result);
             finisher.finish(result);
         };
         let main: Box<dyn FnOnce(Start) + 'a> = Box::new(main);
@@ -157,7 +158,16 @@ impl Builder {
     }
 }
 
-/// A panic caught while the runtime unwinds its green threads at shutdown is reported as [`Cancelled`].
+/// Drops the green thread's `green::thread_local!` values before its result is delivered (so they are gone
+/// when `join` returns); a destructor's panic becomes the green thread's result if it had none.
+fn destroy_locals<T>(result: std::thread::Result<T>) -> std::thread::Result<T> {
+    match panic::catch_unwind(super::local::destroy_current) {
+        Err(payload) if result.is_ok() => Err(payload),
+        _ => result,
+    }
+}
+
+/// A panic caught while the runtime unwinds its green threads at shutdown is reported as [`Cancelled`](crate::Cancelled).
 fn shutdown_payload(payload: Box<dyn Any + Send>) -> Box<dyn Any + Send> {
     let shutting_down = context::with_worker(|worker| worker.is_some_and(|worker| worker.is_shutting_down()));
     if shutting_down {
@@ -191,7 +201,32 @@ impl<T> Drop for Finisher<T> {
 ///
 /// Called from a green thread it uses that green thread's runtime; from a plain OS thread, the default runtime
 /// (started on first use). The closure must be `Send` because the green thread may start on another worker;
-/// once started it stays on that worker's OS thread (use [`spawn_local`] for `!Send` closures).
+/// once started it stays on that worker's OS thread (use [`spawn_local`] for `!Send` closures). Dropping the
+/// [`JoinHandle`] detaches the green thread.
+///
+/// ```
+/// use std::time::Duration;
+///
+/// green::run(|| {
+///     let handles: Vec<_> = (0..10)
+///         .map(|i| {
+///             green::spawn(move || {
+///                 green::sleep(Duration::from_millis(10)); // all ten sleep at once, on a few OS threads
+///                 i * i
+///             })
+///         })
+///         .collect();
+///     let squares: Vec<i32> = handles.into_iter().map(|h| h.join().unwrap()).collect();
+///     assert_eq!(squares.iter().sum::<i32>(), 285);
+/// });
+/// ```
+///
+/// # What the green thread must not do
+/// It shares its worker OS thread with other green threads, so a call that blocks the OS thread — a
+/// `std::thread::sleep`, a `std::sync::mpsc` or `std::net` call, a blocking C library — stalls them all: use the
+/// `green::` mirrors, or [`offload`](fn@crate::offload) the call. A `std::thread_local!` is shared by every green
+/// thread of its worker; [`green::thread_local!`](crate::thread_local) gives each green thread its own value. The
+/// [caveats](crate#caveats) list the rest (fixed-size stacks, cancellation by unwinding).
 ///
 /// # Panics
 /// When [`Builder::spawn`] would return an error.

@@ -1,4 +1,4 @@
-//! [`Thread`]: the handle to a green thread or an OS thread, and the raw park/unpark under [`crate::park`].
+//! [`Thread`]: the handle to a green thread or an OS thread, and the raw park/unpark under [`crate::park`](mod@crate::park).
 
 use std::fmt;
 use std::num::NonZeroU64;
@@ -32,7 +32,7 @@ impl ThreadId {
 
 /// A handle to a thread of execution: a green thread, or a plain OS thread that uses `green` primitives.
 ///
-/// Mirrors [`std::thread::Thread`]: get one with [`current`](crate::current) or
+/// Mirrors [`std::thread::Thread`]: get one with [`current`] or
 /// [`JoinHandle::thread`](crate::JoinHandle::thread), and wake it with [`unpark`](Thread::unpark) from any
 /// thread. Cloning is cheap (a reference count).
 #[derive(Clone)]
@@ -47,7 +47,7 @@ struct Inner {
     id: ThreadId,
     /// Set at spawn, never changed.
     name: Option<Box<str>>,
-    /// The parker word, cancellation flag and park location (see [`crate::park`]).
+    /// The parker word, cancellation flag and park location (see [`crate::park`](mod@crate::park)).
     parker: Parker,
     /// Where an unpark must send the thread.
     home: Home,
@@ -95,7 +95,7 @@ impl Thread {
         matches!(self.inner.home, Home::Green(_))
     }
 
-    /// Wakes the thread if it is parked, or makes its next [`park`](crate::park) return at once.
+    /// Wakes the thread if it is parked, or makes its next [`park`](fn@park) return at once.
     ///
     /// Callable from any thread, green or OS, of any runtime. Never blocks.
     pub fn unpark(&self) {
@@ -160,7 +160,7 @@ impl Thread {
         self.inner.parker.is_cancel_requested()
     }
 
-    /// Requests cancellation and wakes the thread so it notices (see [`crate::park`]).
+    /// Requests cancellation and wakes the thread so it notices (see [`crate::park`](mod@crate::park)).
     pub(crate) fn cancel(&self) {
         if self.inner.parker.request_cancel() {
             log::debug!(target: "green::park", "cancel {}", self.describe());
@@ -262,7 +262,7 @@ pub fn park() {
     park::park_until(None);
 }
 
-/// Like [`park`], but returns at the latest after `timeout`.
+/// Like [`park`](fn@park), but returns at the latest after `timeout`.
 #[track_caller]
 pub fn park_timeout(timeout: Duration) {
     park::park_until(Instant::now().checked_add(timeout));
@@ -277,4 +277,42 @@ pub fn yield_now() {
     } else {
         std::thread::yield_now();
     }
+}
+
+/// Whether the current thread is unwinding because of a panic: [`std::thread::panicking`].
+///
+/// Destructors use it to tell a normal drop from one during unwinding (as the poisoning of
+/// [`green::sync::Mutex`](crate::sync::Mutex) does).
+///
+/// ```
+/// struct Report;
+/// impl Drop for Report {
+///     fn drop(&mut self) {
+///         if green::thread::panicking() {
+///             eprintln!("dropped while unwinding");
+///         }
+///     }
+/// }
+/// let _ = green::spawn(|| {
+///     let _report = Report;
+///     panic!("boom");
+/// })
+/// .join();
+/// ```
+pub fn panicking() -> bool {
+    std::thread::panicking()
+}
+
+/// Like [`park_timeout`] with a timeout in milliseconds; deprecated as `std`'s is.
+#[deprecated(note = "replaced by `green::thread::park_timeout`, as in std")]
+#[track_caller]
+pub fn park_timeout_ms(ms: u32) {
+    park_timeout(Duration::from_millis(u64::from(ms)));
+}
+
+/// Like [`sleep`](crate::sleep) with a duration in milliseconds; deprecated as `std`'s is.
+#[deprecated(note = "replaced by `green::thread::sleep`, as in std")]
+#[track_caller]
+pub fn sleep_ms(ms: u32) {
+    crate::sleep(Duration::from_millis(u64::from(ms)));
 }
