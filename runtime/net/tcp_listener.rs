@@ -150,6 +150,7 @@ impl fmt::Debug for TcpListener {
 }
 
 descriptor_conversions!(TcpListener, mio::net::TcpListener, "a listening TCP socket");
+std_conversions!(TcpListener, std::net::TcpListener, "a std TCP listener");
 
 impl From<std::net::TcpListener> for TcpListener {
     /// Adopts a std listener (keeping its backlog), switching it to non-blocking mode.

@@ -270,6 +270,7 @@ impl fmt::Debug for TcpStream {
 }
 
 descriptor_conversions!(TcpStream, std::net::TcpStream, "a connected TCP socket");
+std_conversions!(TcpStream, std::net::TcpStream, "a std TCP stream");
 
 impl From<std::net::TcpStream> for TcpStream {
     /// Adopts a std stream, switching it to non-blocking mode.

@@ -206,6 +206,7 @@ impl fmt::Debug for UdpSocket {
 }
 
 descriptor_conversions!(UdpSocket, std::net::UdpSocket, "a UDP socket");
+std_conversions!(UdpSocket, std::net::UdpSocket, "a std UDP socket");
 
 impl From<std::net::UdpSocket> for UdpSocket {
     /// Adopts a std socket, switching it to non-blocking mode.

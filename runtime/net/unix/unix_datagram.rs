@@ -148,6 +148,7 @@ impl fmt::Debug for UnixDatagram {
 }
 
 descriptor_conversions!(UnixDatagram, std::os::unix::net::UnixDatagram, "a Unix datagram socket");
+std_conversions!(UnixDatagram, std::os::unix::net::UnixDatagram, "a std Unix datagram socket");
 
 impl From<net::UnixDatagram> for UnixDatagram {
     /// Adopts a std socket, switching it to non-blocking mode.

@@ -126,6 +126,7 @@ impl fmt::Debug for UnixListener {
 }
 
 descriptor_conversions!(UnixListener, mio::net::UnixListener, "a listening Unix socket");
+std_conversions!(UnixListener, std::os::unix::net::UnixListener, "a std Unix listener");
 
 impl From<net::UnixListener> for UnixListener {
     /// Adopts a std listener, switching it to non-blocking mode.

@@ -200,6 +200,7 @@ impl fmt::Debug for UnixStream {
 }
 
 descriptor_conversions!(UnixStream, std::os::unix::net::UnixStream, "a connected Unix stream socket");
+std_conversions!(UnixStream, std::os::unix::net::UnixStream, "a std Unix stream");
 
 impl From<net::UnixStream> for UnixStream {
     /// Adopts a std stream, switching it to non-blocking mode.
