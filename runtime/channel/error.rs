@@ -84,7 +84,8 @@ impl<T> SendError<T> {
 
 impl<T> fmt::Debug for SendError<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.pad("SendError(..)")
+        // As crossbeam: the text is formatted with `Debug`, quotes included.
+        fmt::Debug::fmt("SendError(..)", f)
     }
 }
 
@@ -98,6 +99,13 @@ impl<T: Send> error::Error for SendError<T> {}
 
 impl<T> TrySendError<T> {
     /// The message that could not be sent.
+    ///
+    /// ```
+    /// let (s, _r) = green::channel::bounded(0);
+    /// let error = s.try_send("no receiver waits").unwrap_err();
+    /// assert!(error.is_full());
+    /// assert_eq!(error.into_inner(), "no receiver waits");
+    /// ```
     pub fn into_inner(self) -> T {
         match self {
             TrySendError::Full(message) | TrySendError::Disconnected(message) => message,
@@ -118,8 +126,8 @@ impl<T> TrySendError<T> {
 impl<T> fmt::Debug for TrySendError<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            TrySendError::Full(_) => f.pad("Full(..)"),
-            TrySendError::Disconnected(_) => f.pad("Disconnected(..)"),
+            TrySendError::Full(_) => fmt::Debug::fmt("Full(..)", f),
+            TrySendError::Disconnected(_) => fmt::Debug::fmt("Disconnected(..)", f),
         }
     }
 }
@@ -143,6 +151,15 @@ impl<T> From<SendError<T>> for TrySendError<T> {
 
 impl<T> SendTimeoutError<T> {
     /// The message that could not be sent.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    ///
+    /// let (s, _r) = green::channel::bounded(0);
+    /// let error = s.send_timeout("nobody came", Duration::from_millis(5)).unwrap_err();
+    /// assert!(error.is_timeout());
+    /// assert_eq!(error.into_inner(), "nobody came");
+    /// ```
     pub fn into_inner(self) -> T {
         match self {
             SendTimeoutError::Timeout(message) | SendTimeoutError::Disconnected(message) => message,
@@ -162,7 +179,7 @@ impl<T> SendTimeoutError<T> {
 
 impl<T> fmt::Debug for SendTimeoutError<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.pad("SendTimeoutError(..)")
+        fmt::Debug::fmt("SendTimeoutError(..)", f)
     }
 }
 
