@@ -61,6 +61,13 @@ impl<T: UnwindSafe, F: UnwindSafe> UnwindSafe for LazyLock<T, F> {}
 
 impl<T, F: FnOnce() -> T> LazyLock<T, F> {
     /// A `LazyLock` that computes its value with `f` on first access.
+    ///
+    /// ```
+    /// use green::sync::LazyLock;
+    ///
+    /// static GREETING: LazyLock<String> = LazyLock::new(|| "hello".repeat(2));
+    /// assert_eq!(*GREETING, "hellohello");
+    /// ```
     pub const fn new(f: F) -> LazyLock<T, F> {
         LazyLock { once: Once::new(), data: UnsafeCell::new(Data::Uninit(f)) }
     }

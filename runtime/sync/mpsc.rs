@@ -233,6 +233,15 @@ impl<T> Receiver<T> {
 
     /// Like [`recv`](Receiver::recv), giving up at `deadline` (see [`recv_timeout`](Receiver::recv_timeout)).
     /// Unstable in `std` (`deadline_api`), stable here.
+    ///
+    /// ```
+    /// use std::time::{Duration, Instant};
+    /// use green::sync::mpsc::{channel, RecvTimeoutError};
+    ///
+    /// let (_tx, rx) = channel::<()>();
+    /// let deadline = Instant::now() + Duration::from_millis(5);
+    /// assert_eq!(rx.recv_deadline(deadline), Err(RecvTimeoutError::Timeout));
+    /// ```
     #[track_caller]
     pub fn recv_deadline(&self, deadline: Instant) -> Result<T, RecvTimeoutError> {
         self.inner.recv_deadline(deadline).map_err(convert_timeout)

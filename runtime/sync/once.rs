@@ -94,6 +94,14 @@ pub struct OnceState {
 
 impl OnceState {
     /// Whether an earlier closure of this `Once` unwound (a panic or a cancellation).
+    ///
+    /// ```
+    /// use green::sync::Once;
+    ///
+    /// let once = Once::new();
+    /// let _ = std::panic::catch_unwind(|| once.call_once(|| panic!("failed")));
+    /// once.call_once_force(|state| assert!(state.is_poisoned()));
+    /// ```
     pub fn is_poisoned(&self) -> bool {
         self.poisoned
     }
@@ -101,6 +109,11 @@ impl OnceState {
 
 impl Once {
     /// A `Once` that has not run.
+    ///
+    /// ```
+    /// static INIT: green::sync::Once = green::sync::Once::new();
+    /// assert!(!INIT.is_completed());
+    /// ```
     pub const fn new() -> Once {
         Once { state: AtomicU8::new(INCOMPLETE), queue: std::sync::Mutex::new(WaitQueue::new()) }
     }
@@ -131,6 +144,18 @@ impl Once {
 
     /// Like [`call_once`](Once::call_once), but runs `f` also when the `Once` is poisoned; `f` learns whether
     /// it is from its [`OnceState`]. If `f` returns, the `Once` is complete (and no longer poisoned).
+    ///
+    /// ```
+    /// use green::sync::Once;
+    ///
+    /// let once = Once::new();
+    /// let _ = std::panic::catch_unwind(|| once.call_once(|| panic!("first try fails")));
+    /// once.call_once_force(|state| {
+    ///     assert!(state.is_poisoned());
+    ///     // retry the initialisation
+    /// });
+    /// assert!(once.is_completed());
+    /// ```
     #[track_caller]
     pub fn call_once_force<F: FnOnce(&OnceState)>(&self, f: F) {
         if self.is_completed() {
@@ -175,6 +200,17 @@ impl Once {
 
     /// Like [`wait`](Once::wait), but a poisoned `Once` does not panic: it waits for a later
     /// [`call_once_force`](Once::call_once_force) to complete it.
+    ///
+    /// ```
+    /// use green::sync::Once;
+    ///
+    /// static READY: Once = Once::new();
+    /// green::run(|| {
+    ///     let waiter = green::spawn(|| READY.wait_force());
+    ///     READY.call_once_force(|_| {});
+    ///     waiter.join().unwrap();
+    /// });
+    /// ```
     #[track_caller]
     pub fn wait_force(&self) {
         self.wait_until_complete(true);
