@@ -33,17 +33,36 @@ pub struct Builder {
 
 impl Builder {
     /// A builder with no name and the runtime's default stack size.
+    ///
+    /// ```
+    /// let handle = green::Builder::new().spawn(|| 1).unwrap();
+    /// assert_eq!(handle.join().unwrap(), 1);
+    /// ```
     pub fn new() -> Builder {
         Builder::default()
     }
 
     /// Names the green thread.
+    ///
+    /// ```
+    /// let handle = green::Builder::new().name("parser".into()).spawn(|| green::current().name().unwrap().len()).unwrap();
+    /// assert_eq!(handle.join().unwrap(), 6);
+    /// ```
     pub fn name(mut self, name: String) -> Builder {
         self.name = Some(name);
         self
     }
 
     /// Usable stack size in bytes (rounded up to whole pages; a guard page is added below it).
+    ///
+    /// ```
+    /// fn depth(n: u32) -> u32 {
+    ///     let frame = std::hint::black_box([0u8; 256]); // some stack per call
+    ///     if n == 0 { 0 } else { 1 + depth(n - 1) + u32::from(frame[0]) }
+    /// }
+    /// let deep = green::Builder::new().stack_size(4 * 1024 * 1024).spawn(|| depth(5_000)).unwrap();
+    /// assert_eq!(deep.join().unwrap(), 5_000);
+    /// ```
     pub fn stack_size(mut self, bytes: usize) -> Builder {
         self.stack_size = Some(bytes);
         self
@@ -56,6 +75,15 @@ impl Builder {
     /// When the runtime is shut down, or when the process cannot hold another green thread stack (the message
     /// names the limit: `vm.max_map_count`, or memory). A stack is taken when the green thread first runs; if
     /// that fails later, `join` returns the `io::Error` as the payload.
+    ///
+    /// ```
+    /// green::run(|| -> std::io::Result<()> {
+    ///     let handle = green::Builder::new().name("loader".into()).spawn(|| "loaded")?;
+    ///     assert_eq!(handle.join().unwrap(), "loaded");
+    ///     Ok(())
+    /// })
+    /// .unwrap();
+    /// ```
     pub fn spawn<F, T>(self, f: F) -> io::Result<JoinHandle<T>>
     where
         F: FnOnce() -> T + Send + 'static,
@@ -80,6 +108,18 @@ impl Builder {
     ///
     /// # Errors
     /// When called outside a green thread's worker, or for the reasons of [`Builder::spawn`].
+    ///
+    /// ```
+    /// use std::rc::Rc;
+    ///
+    /// green::run(|| -> std::io::Result<()> {
+    ///     let shared = Rc::new(5); // not `Send`: only a local spawn may take it
+    ///     let handle = green::Builder::new().name("local".into()).spawn_local(move || *shared * 2)?;
+    ///     assert_eq!(handle.join().unwrap(), 10);
+    ///     Ok(())
+    /// })
+    /// .unwrap();
+    /// ```
     pub fn spawn_local<F, T>(self, f: F) -> io::Result<JoinHandle<T>>
     where
         F: FnOnce() -> T + 'static,
@@ -98,6 +138,14 @@ impl Builder {
     }
 
     /// Spawns a green thread that may borrow from `scope`'s environment (see [`crate::scope`]).
+    ///
+    /// ```
+    /// let data = vec![1, 2, 3];
+    /// green::scope(|s| {
+    ///     let handle = green::Builder::new().name("summer".into()).spawn_scoped(s, || data.iter().sum::<i32>()).unwrap();
+    ///     assert_eq!(handle.join().unwrap(), 6);
+    /// });
+    /// ```
     pub fn spawn_scoped<'scope, 'env, F, T>(
         self,
         scope: &'scope super::Scope<'scope, 'env>,

@@ -25,6 +25,11 @@ impl ThreadId {
     }
 
     /// The id as a number, as printed in logs and overflow reports (`#17`).
+    ///
+    /// ```
+    /// let id = green::spawn(|| green::current().id()).join().unwrap();
+    /// assert!(id.as_u64() > 0);
+    /// ```
     pub fn as_u64(&self) -> u64 {
         self.0.get()
     }
@@ -81,16 +86,37 @@ impl Thread {
     }
 
     /// The thread's unique id.
+    ///
+    /// ```
+    /// green::run(|| {
+    ///     let handle = green::spawn(|| green::current().id());
+    ///     let seen_inside = handle.thread().id();
+    ///     assert_eq!(handle.join().unwrap(), seen_inside);
+    ///     assert_ne!(seen_inside, green::current().id()); // ids are unique
+    /// });
+    /// ```
     pub fn id(&self) -> ThreadId {
         self.inner.id
     }
 
     /// The thread's name, if it was given one (for an OS thread: its `std::thread` name).
+    ///
+    /// ```
+    /// let handle = green::Builder::new().name("named".into()).spawn(|| green::current().name().map(String::from)).unwrap();
+    /// assert_eq!(handle.thread().name(), Some("named"));
+    /// assert_eq!(handle.join().unwrap().as_deref(), Some("named"));
+    /// assert_eq!(green::spawn(|| ()).thread().name(), None);
+    /// ```
     pub fn name(&self) -> Option<&str> {
         self.inner.name.as_deref()
     }
 
     /// Whether this is a green thread (false for a plain OS thread).
+    ///
+    /// ```
+    /// assert!(!green::current().is_green()); // a plain OS thread
+    /// assert!(green::spawn(|| green::current().is_green()).join().unwrap());
+    /// ```
     pub fn is_green(&self) -> bool {
         matches!(self.inner.home, Home::Green(_))
     }
@@ -98,6 +124,26 @@ impl Thread {
     /// Wakes the thread if it is parked, or makes its next [`park`](fn@park) return at once.
     ///
     /// Callable from any thread, green or OS, of any runtime. Never blocks.
+    ///
+    /// ```
+    /// use green::sync::atomic::{AtomicBool, Ordering};
+    /// use green::sync::Arc;
+    ///
+    /// green::run(|| {
+    ///     let flag = Arc::new(AtomicBool::new(false));
+    ///     let parked = {
+    ///         let flag = flag.clone();
+    ///         green::spawn(move || {
+    ///             while !flag.load(Ordering::Acquire) {
+    ///                 green::park(); // returns on unpark (or spuriously: hence the loop)
+    ///             }
+    ///         })
+    ///     };
+    ///     flag.store(true, Ordering::Release);
+    ///     parked.thread().unpark();
+    ///     parked.join().unwrap();
+    /// });
+    /// ```
     pub fn unpark(&self) {
         if self.inner.parker.notify() {
             self.schedule();
@@ -249,6 +295,16 @@ impl fmt::Debug for Thread {
 }
 
 /// The handle of the caller: its green thread, or its OS thread when called outside any green thread.
+///
+/// ```
+/// green::run(|| {
+///     let handle = green::Builder::new().name("worker".into()).spawn(|| green::current()).unwrap();
+///     let inside = handle.thread().clone();
+///     let returned = handle.join().unwrap();
+///     assert_eq!(returned.id(), inside.id());
+///     assert_eq!(returned.name(), Some("worker"));
+/// });
+/// ```
 pub fn current() -> Thread {
     context::with_local(|local| local.thread.clone())
 }
@@ -257,12 +313,44 @@ pub fn current() -> Thread {
 ///
 /// Like [`std::thread::park`], it may return spuriously: call it in a loop that checks a condition. It is a
 /// cancellation point (see [`JoinHandle::cancel`](crate::JoinHandle::cancel)).
+///
+/// ```
+/// use std::time::Duration;
+/// use green::sync::atomic::{AtomicBool, Ordering};
+/// use green::sync::Arc;
+///
+/// green::run(|| {
+///     let done = Arc::new(AtomicBool::new(false));
+///     let waiter = {
+///         let done = done.clone();
+///         green::spawn(move || {
+///             while !done.load(Ordering::Acquire) {
+///                 green::park(); // only this green thread waits
+///             }
+///         })
+///     };
+///     green::sleep(Duration::from_millis(5));
+///     done.store(true, Ordering::Release);
+///     waiter.thread().unpark();
+///     waiter.join().unwrap();
+/// });
+/// ```
 #[track_caller]
 pub fn park() {
     park::park_until(None);
 }
 
 /// Like [`park`](fn@park), but returns at the latest after `timeout`.
+///
+/// ```
+/// use std::time::{Duration, Instant};
+///
+/// green::run(|| {
+///     let start = Instant::now();
+///     green::park_timeout(Duration::from_millis(10)); // nobody unparks: returns after the timeout
+///     assert!(start.elapsed() >= Duration::from_millis(10));
+/// });
+/// ```
 #[track_caller]
 pub fn park_timeout(timeout: Duration) {
     park::park_until(Instant::now().checked_add(timeout));
@@ -271,6 +359,24 @@ pub fn park_timeout(timeout: Duration) {
 /// Gives up the rest of this turn: other runnable green threads on this worker run first.
 ///
 /// Outside a green thread it is [`std::thread::yield_now`].
+///
+/// ```
+/// use green::sync::atomic::{AtomicUsize, Ordering};
+/// use green::sync::Arc;
+///
+/// let runtime = green::Runtime::builder().workers(1).build().unwrap();
+/// runtime.block_on(|| {
+///     let turns = Arc::new(AtomicUsize::new(0));
+///     let other = {
+///         let turns = turns.clone();
+///         green::spawn(move || turns.fetch_add(1, Ordering::SeqCst))
+///     };
+///     while turns.load(Ordering::SeqCst) == 0 {
+///         green::yield_now(); // one worker: the other green thread runs only when we yield
+///     }
+///     other.join().unwrap();
+/// });
+/// ```
 pub fn yield_now() {
     if context::in_green_thread() {
         coroutine::suspend(Suspend::Yield);
@@ -304,6 +410,11 @@ pub fn panicking() -> bool {
 }
 
 /// Like [`park_timeout`] with a timeout in milliseconds; deprecated as `std`'s is.
+///
+/// ```
+/// #[allow(deprecated)]
+/// green::thread::park_timeout_ms(1);
+/// ```
 #[deprecated(note = "replaced by `green::thread::park_timeout`, as in std")]
 #[track_caller]
 pub fn park_timeout_ms(ms: u32) {
@@ -311,6 +422,11 @@ pub fn park_timeout_ms(ms: u32) {
 }
 
 /// Like [`sleep`](crate::sleep) with a duration in milliseconds; deprecated as `std`'s is.
+///
+/// ```
+/// #[allow(deprecated)]
+/// green::thread::sleep_ms(1);
+/// ```
 #[deprecated(note = "replaced by `green::thread::sleep`, as in std")]
 #[track_caller]
 pub fn sleep_ms(ms: u32) {
