@@ -51,11 +51,33 @@ pub struct Operation<'a> {
 
 impl<'a> Operation<'a> {
     /// A receive from `receiver`.
+    ///
+    /// ```
+    /// use green::channel::{unbounded, Select};
+    ///
+    /// let (s, r) = unbounded();
+    /// s.send("message").unwrap();
+    /// let mut select = Select::new();
+    /// select.recv(&r);
+    /// let operation = select.select();
+    /// assert_eq!(operation.recv(&r), Ok("message"));
+    /// ```
     pub fn recv<T>(receiver: &'a Receiver<T>) -> Operation<'a> {
         Operation { handle: receiver, side: Side::Receive, address: receiver as *const Receiver<T> as usize }
     }
 
     /// A send into `sender`.
+    ///
+    /// ```
+    /// use green::channel::{bounded, Select};
+    ///
+    /// let (s, r) = bounded(1);
+    /// let mut select = Select::new();
+    /// select.send(&s);
+    /// let operation = select.select();
+    /// assert_eq!(operation.send(&s, 10), Ok(()));
+    /// assert_eq!(r.recv(), Ok(10));
+    /// ```
     pub fn send<T>(sender: &'a Sender<T>) -> Operation<'a> {
         Operation { handle: sender, side: Side::Send, address: sender as *const Sender<T> as usize }
     }
@@ -93,7 +115,8 @@ pub fn select<'a>(operations: &[Operation<'a>], wait: Wait) -> Option<SelectedOp
     select_in(operations, wait, false)
 }
 
-/// [`select`], trying the operations in the order given when `biased` (`select_biased!`), at random otherwise.
+/// [`select`], trying the operations in the order given when `biased` (`select_biased!`), at random otherwise;
+/// what the macros expand to, not a public API.
 pub fn select_in<'a>(operations: &[Operation<'a>], wait: Wait, biased: bool) -> Option<SelectedOperation<'a>> {
     let (position, reservation) = run(operations, wait, biased)?;
     Some(SelectedOperation { index: position, operation: operations[position], reservation: Some(reservation) })
@@ -583,6 +606,18 @@ pub struct SelectedOperation<'a> {
 
 impl SelectedOperation<'_> {
     /// The index of the selected operation (as returned by [`Select::recv`] or [`Select::send`]).
+    ///
+    /// ```
+    /// use green::channel::{unbounded, Select};
+    ///
+    /// let (s, r) = unbounded();
+    /// s.send(1).unwrap();
+    /// let mut select = Select::new();
+    /// let index = select.recv(&r);
+    /// let operation = select.select();
+    /// assert_eq!(operation.index(), index);
+    /// assert_eq!(operation.recv(&r), Ok(1));
+    /// ```
     pub fn index(&self) -> usize {
         self.index
     }

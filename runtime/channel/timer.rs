@@ -114,6 +114,15 @@ pub fn after(duration: Duration) -> Receiver<Instant> {
 }
 
 /// A receiver that delivers one message, `when`, once `when` has come (see [`after`]).
+///
+/// ```
+/// use std::time::{Duration, Instant};
+///
+/// let when = Instant::now() + Duration::from_millis(5);
+/// let timer = green::channel::at(when);
+/// assert_eq!(timer.recv().unwrap(), when); // delivered once `when` has come
+/// assert!(Instant::now() >= when);
+/// ```
 pub fn at(when: Instant) -> Receiver<Instant> {
     Receiver::from_timer(Timer { next: Mutex::new(Some(when)), period: None })
 }
