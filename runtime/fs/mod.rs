@@ -11,8 +11,8 @@
 //! wrap `std`'s.
 //!
 //! # Differences from `std::fs`
-//! - [`read_dir`] reads the whole directory in one job (and each entry's file type with it), then iterates
-//!   from memory: a directory of a million entries is a million entries in memory at once.
+//! - [`read_dir`](fn@read_dir) reads the whole directory in one job (and each entry's file type with it), then
+//!   iterates from memory: a directory of a million entries is a million entries in memory at once.
 //! - [`File::lock`] and [`File::lock_shared`] in a green thread retry a non-blocking lock with short sleeps
 //!   (a cancellation point; no pool thread is held for as long as another process keeps the lock);
 //!   [`TryLockError`] is this crate's, shaped as `std::fs::TryLockError` (which needs Rust 1.89).

@@ -14,7 +14,7 @@ use std::vec;
 use super::{FileType, Metadata};
 use crate::offload;
 
-/// The entries of a directory, from [`read_dir`](super::read_dir): an iterator of `io::Result<DirEntry>`, as
+/// The entries of a directory, from [`read_dir`](fn@super::read_dir): an iterator of `io::Result<DirEntry>`, as
 /// [`std::fs::ReadDir`].
 pub struct ReadDir {
     /// What the job read, in the file system's order; an error met while reading is one `Err` item.
