@@ -123,11 +123,27 @@ impl File {
     }
 
     /// Wraps an open `std::fs::File`.
+    ///
+    /// ```
+    /// # let path = std::env::temp_dir().join(format!("green-file-from-std-{}", std::process::id()));
+    /// let std_file = std::fs::File::create(&path).unwrap();
+    /// let file = green::fs::File::from_std(std_file); // its calls are offloaded from now on
+    /// assert!(file.metadata().unwrap().is_file());
+    /// # std::fs::remove_file(&path).unwrap();
+    /// ```
     pub fn from_std(file: std::fs::File) -> File {
         File { inner: file }
     }
 
     /// The inner `std::fs::File` (whose calls block the OS thread again).
+    ///
+    /// ```
+    /// # let path = std::env::temp_dir().join(format!("green-file-into-std-{}", std::process::id()));
+    /// let file = green::fs::File::create(&path).unwrap();
+    /// let std_file: std::fs::File = file.into_std();
+    /// assert!(std_file.metadata().unwrap().is_file());
+    /// # std::fs::remove_file(&path).unwrap();
+    /// ```
     pub fn into_std(self) -> std::fs::File {
         self.inner
     }
@@ -379,6 +395,19 @@ impl File {
     ///
     /// # Errors
     /// As [`try_lock`](File::try_lock).
+    ///
+    /// ```
+    /// # let path = std::env::temp_dir().join(format!("green-file-try-lock-shared-{}", std::process::id()));
+    /// green::run(|| -> std::io::Result<()> {
+    ///     let first = green::fs::File::create(&path)?;
+    ///     let second = green::fs::File::open(&path)?;
+    ///     first.try_lock_shared().unwrap();
+    ///     second.try_lock_shared().unwrap(); // shared locks coexist
+    ///     assert!(matches!(second.try_lock(), Err(green::fs::TryLockError::WouldBlock)));
+    ///     green::fs::remove_file(&path)
+    /// })
+    /// .unwrap();
+    /// ```
     pub fn try_lock_shared(&self) -> Result<(), TryLockError> {
         lock::try_lock(&self.inner, lock::Kind::Shared)
     }
@@ -387,6 +416,19 @@ impl File {
     ///
     /// # Errors
     /// As `std`'s.
+    ///
+    /// ```
+    /// # let path = std::env::temp_dir().join(format!("green-file-unlock-{}", std::process::id()));
+    /// green::run(|| -> std::io::Result<()> {
+    ///     let file = green::fs::File::create(&path)?;
+    ///     let other = green::fs::File::open(&path)?;
+    ///     file.lock()?;
+    ///     file.unlock()?;
+    ///     other.try_lock().unwrap(); // free again
+    ///     green::fs::remove_file(&path)
+    /// })
+    /// .unwrap();
+    /// ```
     pub fn unlock(&self) -> io::Result<()> {
         lock::unlock(&self.inner)
     }

@@ -28,6 +28,18 @@ pub struct OpenOptions {
 
 impl OpenOptions {
     /// All options off, as [`std::fs::OpenOptions::new`].
+    ///
+    /// ```
+    /// # let path = std::env::temp_dir().join(format!("green-options-new-{}", std::process::id()));
+    /// green::run(|| -> std::io::Result<()> {
+    ///     let mut options = green::fs::OpenOptions::new();
+    ///     options.write(true).create(true);
+    ///     let file = options.open(&path)?;
+    ///     drop(file);
+    ///     green::fs::remove_file(&path)
+    /// })
+    /// .unwrap();
+    /// ```
     pub fn new() -> OpenOptions {
         OpenOptions { inner: std::fs::OpenOptions::new() }
     }

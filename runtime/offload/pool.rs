@@ -239,6 +239,11 @@ fn thread_name() -> String {
 ///
 /// # Panics
 /// If `max_threads` is zero.
+///
+/// ```
+/// green::offload::set_max_threads(64);
+/// assert_eq!(green::offload::stats().max_threads, 64);
+/// ```
 pub fn set_max_threads(max_threads: usize) {
     POOL.set_max_threads(max_threads);
 }
@@ -246,11 +251,22 @@ pub fn set_max_threads(max_threads: usize) {
 /// Sets how long an offload thread waits for a new job before it exits (default 10 s).
 ///
 /// Threads already idle apply the new timeout to the time they have already waited.
+///
+/// ```
+/// green::offload::set_idle_timeout(std::time::Duration::from_secs(5));
+/// ```
 pub fn set_idle_timeout(idle_timeout: Duration) {
     POOL.set_idle_timeout(idle_timeout);
 }
 
 /// A snapshot of the pool's counters.
+///
+/// ```
+/// green::run(|| green::offload(|| ()));
+/// let stats = green::offload::stats();
+/// assert!(stats.completed >= 1);
+/// assert!(stats.threads <= stats.max_threads);
+/// ```
 pub fn stats() -> Stats {
     POOL.stats()
 }
