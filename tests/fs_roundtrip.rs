@@ -192,14 +192,7 @@ fn read_dir_has_std_shape_and_entries_match_std() {
             let mut green_entries = Vec::new();
             for entry in listing.unwrap() {
                 let entry: green::fs::DirEntry = entry.unwrap();
-                let file_type = entry.file_type().unwrap();
-                let kind = if file_type.is_dir() {
-                    "dir"
-                } else if file_type.is_symlink() {
-                    "symlink"
-                } else {
-                    "file"
-                };
+                let kind = kind(entry.file_type().unwrap());
                 let inode = std::os::unix::fs::DirEntryExt::ino(&entry);
                 green_entries.push((entry.file_name(), entry.path(), kind, entry.metadata().unwrap().len(), inode));
             }
@@ -208,16 +201,14 @@ fn read_dir_has_std_shape_and_entries_match_std() {
                 .unwrap()
                 .map(|entry| {
                     let entry = entry.unwrap();
-                    let file_type = entry.file_type().unwrap();
-                    let kind = if file_type.is_dir() {
-                        "dir"
-                    } else if file_type.is_symlink() {
-                        "symlink"
-                    } else {
-                        "file"
-                    };
                     let inode = std::os::unix::fs::DirEntryExt::ino(&entry);
-                    (entry.file_name(), entry.path(), kind, entry.metadata().unwrap().len(), inode)
+                    (
+                        entry.file_name(),
+                        entry.path(),
+                        kind(entry.file_type().unwrap()),
+                        entry.metadata().unwrap().len(),
+                        inode,
+                    )
                 })
                 .collect();
             std_entries.sort();
@@ -231,4 +222,15 @@ fn read_dir_has_std_shape_and_entries_match_std() {
             assert_eq!(not_a_directory, std::fs::read_dir(path.join("file")).unwrap_err().raw_os_error());
         });
     });
+}
+
+/// A file type as a word, for comparing listings.
+fn kind(file_type: std::fs::FileType) -> &'static str {
+    if file_type.is_dir() {
+        "dir"
+    } else if file_type.is_symlink() {
+        "symlink"
+    } else {
+        "file"
+    }
 }
