@@ -49,8 +49,10 @@
 //!
 //! # Layout
 //! - [`thread`]: the `std::thread` mirror — `spawn`, `Builder`, `JoinHandle`, `scope`, `current`, `park`,
-//!   `sleep`; green-thread locals ([`thread_local!`]).
-//! - `park`: the one suspension primitive; the parker word, deadlines, cancellation points.
+//!   `sleep`, `panicking` — and the panic hook that names the green thread in panic reports; green-thread locals
+//!   ([`thread_local!`]).
+//! - `park`: the one suspension primitive; the parker word, deadlines, cancellation points, and the lending
+//!   waits that nothing interrupts (how scopes, `block_on` and `offload` stay sound, also at shutdown).
 //! - [`cancel`]: `JoinHandle::cancel`, `timeout`, `deadline`, `uncancellable`.
 //! - `group`: [`Group`] — join many green threads together or as they complete, bound their concurrency.
 //! - [`time`]: `sleep`; each worker's timer wheel.
@@ -64,7 +66,8 @@
 //! - [`sync`]: the `std::sync` mirror (`Mutex`, `RwLock`, `Condvar`, `Barrier`, `Once`, `OnceLock`, `LazyLock`,
 //!   `mpsc`) plus `Semaphore`, `WaitGroup`, `Event`; the wait queue under every primitive.
 //! - [`channel`]: crossbeam-channel's API (bounded, unbounded, rendezvous, timers) and [`select!`].
-//! - `context`: the only thread-local state (current worker, current green thread).
+//! - `context`: the only thread-local state (current worker, current green thread) and whose unwinding is
+//!   whose when several green threads share an OS thread.
 
 #![warn(missing_docs)]
 

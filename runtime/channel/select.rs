@@ -667,7 +667,7 @@ impl Drop for SelectedOperation<'_> {
     fn drop(&mut self) {
         if let Some(reservation) = self.reservation.take() {
             self.operation.handle.release(reservation);
-            if !std::thread::panicking() {
+            if !crate::thread::panicking() {
                 panic!("dropped `SelectedOperation` without completing the operation");
             }
         }

@@ -149,11 +149,4 @@ impl WorkerHandle {
         let start = injector.len() - n;
         into.extend(injector.drain(start..));
     }
-
-    /// Drops every queued new green thread (runtime shutdown): each finishes as cancelled.
-    pub(crate) fn clear(&self) {
-        let tasks = std::mem::take(&mut *lock(&self.injector));
-        drop(tasks);
-        lock(&self.wakeups).clear();
-    }
 }

@@ -1,6 +1,5 @@
 //! [`Builder`] and the `spawn` functions: how a closure becomes a [`NewTask`] and a [`JoinHandle`].
 
-use std::any::Any;
 use std::io;
 use std::panic::{self, AssertUnwindSafe};
 use std::sync::Arc;
@@ -72,7 +71,8 @@ impl Builder {
     /// is best placed: it may start on another OS thread, hence `Send`. Once started it never moves.
     ///
     /// # Errors
-    /// When the runtime is shut down, or when the process cannot hold another green thread stack (the message
+    /// When the runtime is shutting down (from outside it: its own green threads may still spawn, see
+    /// [`Runtime`](crate::Runtime)), or when the process cannot hold another green thread stack (the message
     /// names the limit: `vm.max_map_count`, or memory). A stack is taken when the green thread first runs; if
     /// that fails later, `join` returns the `io::Error` as the payload.
     ///
@@ -191,8 +191,12 @@ impl Builder {
         let finisher = Finisher(Some(packet.clone()));
         let main = move |start: Start| {
             let result = match start {
-                Ok(()) => panic::catch_unwind(AssertUnwindSafe(f)).map_err(shutdown_payload),
-                Err(payload) => Err(payload),
+                Ok(()) => panic::catch_unwind(AssertUnwindSafe(f)),
+                // Never run: the closure's captures are dropped here, where a panic cannot escape.
+                Err(payload) => match panic::catch_unwind(AssertUnwindSafe(move || drop(f))) {
+                    Ok(()) => Err(payload),
+                    Err(panic) => Err(panic),
+                },
             };
             let result = destroy_locals(result);
             finisher.finish(result);
@@ -212,16 +216,6 @@ fn destroy_locals<T>(result: std::thread::Result<T>) -> std::thread::Result<T> {
     match panic::catch_unwind(super::local::destroy_current) {
         Err(payload) if result.is_ok() => Err(payload),
         _ => result,
-    }
-}
-
-/// A panic caught while the runtime unwinds its green threads at shutdown is reported as [`Cancelled`](crate::Cancelled).
-fn shutdown_payload(payload: Box<dyn Any + Send>) -> Box<dyn Any + Send> {
-    let shutting_down = context::with_worker(|worker| worker.is_some_and(|worker| worker.is_shutting_down()));
-    if shutting_down {
-        Box::new(crate::Cancelled)
-    } else {
-        payload
     }
 }
 
@@ -285,12 +279,16 @@ impl<T> Drop for Finisher<T> {
 /// let shared = std::rc::Rc::new(5);
 /// green::spawn(move || println!("{shared}"));
 /// ```
+#[track_caller]
 pub fn spawn<F, T>(f: F) -> JoinHandle<T>
 where
     F: FnOnce() -> T + Send + 'static,
     T: Send + 'static,
 {
-    Builder::new().spawn(f).unwrap_or_else(|error| panic!("{error}"))
+    match Builder::new().spawn(f) {
+        Ok(handle) => handle,
+        Err(error) => panic!("{error}"),
+    }
 }
 
 /// Spawns a green thread on the current worker, where it stays; the closure need not be `Send`.
@@ -305,12 +303,16 @@ where
 ///
 /// # Panics
 /// Outside a green thread, or when [`Builder::spawn_local`] would return an error.
+#[track_caller]
 pub fn spawn_local<F, T>(f: F) -> JoinHandle<T>
 where
     F: FnOnce() -> T + 'static,
     T: 'static,
 {
-    Builder::new().spawn_local(f).unwrap_or_else(|error| panic!("{error}"))
+    match Builder::new().spawn_local(f) {
+        Ok(handle) => handle,
+        Err(error) => panic!("{error}"),
+    }
 }
 
 /// `Runtime::block_on`: runs `f` on `runtime` and waits for it without being interruptible, so `f` may borrow.
@@ -320,14 +322,14 @@ where
     T: Send,
 {
     // SAFETY: we wait below until the green thread has finished and its packet's result is taken, and that wait
-    // cannot be cancelled or timed out (shielded), so the borrows of `f` and `T` outlive their use. F and T are
-    // Send.
+    // is a lending wait that nothing interrupts (not cancellation, timeouts or shutdown), so the borrows of `f`
+    // and `T` outlive their use. F and T are Send.
     let (task, handle) = unsafe { Builder::new().name("main".into()).build(runtime.stack_size(), f, None, true) }
         .unwrap_or_else(|error| panic!("{error}"));
     runtime.place(task).unwrap_or_else(|error| panic!("{error}"));
-    let result = crate::park::shielded(|| handle.join());
+    let result = handle.join_lending();
     match result {
         Ok(value) => value,
-        Err(payload) => panic::resume_unwind(payload),
+        Err(payload) => context::resume_unwind(payload),
     }
 }

@@ -83,6 +83,12 @@ impl<T> Packet<T> {
     /// Protocol step 2: parks until DONE (a cancellation point unless shielded), then takes the result.
     #[track_caller]
     pub(crate) fn wait(&self) -> std::thread::Result<T> {
+        self.wait_with(|| {})
+    }
+
+    /// [`wait`](Packet::wait), calling `on_wake` after every wake-up that did not find the result.
+    #[track_caller]
+    pub(crate) fn wait_with(&self, mut on_wake: impl FnMut()) -> std::thread::Result<T> {
         if !self.is_done() {
             // SAFETY: the green thread reads `joiner` only after seeing WAITING, which we have not published
             // yet; there is one joiner (`join` takes the handle by value).
@@ -90,6 +96,9 @@ impl<T> Packet<T> {
             if self.state.compare_exchange(RUNNING, WAITING, Ordering::AcqRel, Ordering::Acquire).is_ok() {
                 while !self.is_done() {
                     park::park_until(None);
+                    if !self.is_done() {
+                        on_wake();
+                    }
                 }
             }
         }
@@ -129,9 +138,8 @@ pub(crate) fn payload_message(payload: &(dyn Any + Send)) -> &str {
         message
     } else if let Some(message) = payload.downcast_ref::<String>() {
         message
-    } else if let Some(error) = payload.downcast_ref::<std::io::Error>() {
+    } else if payload.is::<std::io::Error>() {
         // Stack allocation failures carry the io::Error.
-        let _ = error;
         "could not start (see the io::Error payload)"
     } else {
         "a non-string payload"
@@ -185,6 +193,22 @@ impl<T> JoinHandle<T> {
     #[track_caller]
     pub fn join(self) -> std::thread::Result<T> {
         self.packet.wait()
+    }
+
+    /// `join` for a caller that lent the green thread borrows (`Runtime::block_on`): a lending wait, which
+    /// nothing interrupts (see [`park::lending`]). If the caller's own runtime shuts down meanwhile, the awaited
+    /// green thread is cancelled, so that the wait ends even when it runs on another runtime.
+    #[track_caller]
+    pub(crate) fn join_lending(self) -> std::thread::Result<T> {
+        let caller = super::current();
+        let awaited = self.packet.thread.clone();
+        park::lending(|| {
+            self.packet.wait_with(|| {
+                if caller.is_shutdown_requested() {
+                    awaited.cancel();
+                }
+            })
+        })
     }
 
     /// Whether the green thread has finished (then `join` does not block).

@@ -71,6 +71,7 @@
 mod builder;
 mod join_handle;
 pub(crate) mod local;
+pub(crate) mod panic_hook;
 mod scope;
 #[allow(clippy::module_inception)]
 mod thread;
@@ -78,7 +79,7 @@ mod thread;
 pub(crate) use builder::block_on;
 pub use builder::{spawn, spawn_local, Builder};
 pub use join_handle::JoinHandle;
-pub(crate) use join_handle::Packet;
+pub(crate) use join_handle::{payload_message, Packet};
 pub(crate) use local::Storage as LocalStorage;
 pub use local::{AccessError, LocalKey};
 pub use scope::{scope, Scope, ScopedJoinHandle};

@@ -2,9 +2,10 @@
 //!
 //! # Soundness
 //! A scoped child may hold references into the stack frame that called `scope`. `scope` therefore waits until
-//! every child's packet is dropped — after its closure and result are gone — and that wait is shielded: a
-//! cancellation or timeout of the parent cannot cut it short. At runtime shutdown green threads are unwound
-//! newest first, so children always finish before the parent frame they borrow from.
+//! every child's packet is dropped — after its closure and result are gone — and that wait is a lending wait
+//! ([`park::lending`]): nothing cuts it short, not a cancellation or timeout of the parent, not runtime
+//! shutdown (which stops the children, wherever they run, while the parent waits for them). An expired
+//! `timeout` around the scope takes effect at the parent's first cancellation point after `scope` returns.
 //!
 //! # Panics
 //! When the body or a child panics, the other children are cancelled (they unwind from their next blocking
@@ -12,12 +13,12 @@
 //! of `scope`, as with `std::thread::scope`).
 
 use std::marker::PhantomData;
-use std::panic::{self, AssertUnwindSafe};
+
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
 use super::{current, JoinHandle, Thread};
-use crate::park;
+use crate::{context, park};
 
 /// What a scope and its children share.
 pub(crate) struct ScopeData {
@@ -195,17 +196,17 @@ where
         scope: PhantomData,
         env: PhantomData,
     };
-    let result = panic::catch_unwind(AssertUnwindSafe(|| f(&scope)));
+    let result = context::catch_unwind(|| f(&scope));
     if result.is_err() {
         scope.data.cancel_children(None);
     }
-    park::shielded(|| {
+    park::lending(|| {
         while scope.data.running.load(Ordering::Acquire) != 0 {
             park::park_until(None);
         }
     });
     match result {
-        Err(payload) => panic::resume_unwind(payload),
+        Err(payload) => context::resume_unwind(payload),
         Ok(_) if scope.data.unjoined_panic.load(Ordering::Relaxed) => panic!("a scoped green thread panicked"),
         Ok(value) => value,
     }

@@ -214,6 +214,18 @@ impl Thread {
         }
     }
 
+    /// Asks the thread to stop because its runtime shuts down, and wakes it so it notices (see [`crate::park`]).
+    pub(crate) fn request_shutdown(&self) {
+        if self.inner.parker.request_shutdown() {
+            self.unpark();
+        }
+    }
+
+    /// Whether the thread's runtime asked it to stop.
+    pub(crate) fn is_shutdown_requested(&self) -> bool {
+        self.inner.parker.is_shutdown_requested()
+    }
+
     /// The raw wait under [`park::park_until`]: switches out (green) or blocks (OS) until unparked or until
     /// `deadline`. Returns true when an unpark ended it. Only the thread itself calls this.
     pub(crate) fn park_raw(&self, deadline: Option<Instant>) -> bool {
@@ -309,6 +321,34 @@ pub fn current() -> Thread {
     context::with_local(|local| local.thread.clone())
 }
 
+/// Whether the current thread of execution is unwinding (a panic, or a cancellation), like
+/// [`std::thread::panicking`] but for the green thread itself.
+///
+/// `std::thread::panicking` answers for the worker OS thread: while one green thread waits in a destructor in
+/// the middle of its unwinding, it is true for every other green thread of that worker too. `green`'s own
+/// lock poisoning and cancellation use this function instead. Outside a green thread it is
+/// `std::thread::panicking`.
+///
+/// ```
+/// struct Check;
+/// impl Drop for Check {
+///     fn drop(&mut self) {
+///         assert!(green::thread::panicking());
+///     }
+/// }
+/// green::run(|| {
+///     let failed = green::spawn(|| {
+///         let _check = Check;
+///         panic!("unwinds through Check");
+///     });
+///     assert!(failed.join().is_err());
+///     assert!(!green::thread::panicking());
+/// });
+/// ```
+pub fn panicking() -> bool {
+    context::with_local(|local| local.is_unwinding())
+}
+
 /// Blocks the current thread (only the green thread, on a worker) until [`Thread::unpark`] is called.
 ///
 /// Like [`std::thread::park`], it may return spuriously: call it in a loop that checks a condition. It is a
@@ -358,7 +398,9 @@ pub fn park_timeout(timeout: Duration) {
 
 /// Gives up the rest of this turn: other runnable green threads on this worker run first.
 ///
-/// Outside a green thread it is [`std::thread::yield_now`].
+/// A cancellation point (see [`JoinHandle::cancel`](crate::JoinHandle::cancel)), so a loop that yields can be
+/// cancelled, timed out and stopped by runtime shutdown. Outside a green thread it is
+/// [`std::thread::yield_now`].
 ///
 /// ```
 /// use green::sync::atomic::{AtomicUsize, Ordering};
@@ -380,33 +422,10 @@ pub fn park_timeout(timeout: Duration) {
 pub fn yield_now() {
     if context::in_green_thread() {
         coroutine::suspend(Suspend::Yield);
+        park::interruption_point();
     } else {
         std::thread::yield_now();
     }
-}
-
-/// Whether the current thread is unwinding because of a panic: [`std::thread::panicking`].
-///
-/// Destructors use it to tell a normal drop from one during unwinding (as the poisoning of
-/// [`green::sync::Mutex`](crate::sync::Mutex) does).
-///
-/// ```
-/// struct Report;
-/// impl Drop for Report {
-///     fn drop(&mut self) {
-///         if green::thread::panicking() {
-///             eprintln!("dropped while unwinding");
-///         }
-///     }
-/// }
-/// let _ = green::spawn(|| {
-///     let _report = Report;
-///     panic!("boom");
-/// })
-/// .join();
-/// ```
-pub fn panicking() -> bool {
-    std::thread::panicking()
 }
 
 /// Like [`park_timeout`] with a timeout in milliseconds; deprecated as `std`'s is.
