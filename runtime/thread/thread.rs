@@ -214,7 +214,8 @@ impl Thread {
         }
     }
 
-    /// Asks the thread to stop because its runtime shuts down, and wakes it so it notices (see [`crate::park`](mod@crate::park)).
+    /// Asks the thread to stop because its runtime shuts down, and wakes it so it notices (see
+    /// [`crate::park`](mod@crate::park)).
     pub(crate) fn request_shutdown(&self) {
         if self.inner.parker.request_shutdown() {
             self.unpark();
