@@ -411,6 +411,14 @@ fn with_storage<R>(f: impl FnOnce(&Storage) -> R) -> Result<R, AccessError> {
     }
 }
 
+/// Whether the green thread running this code has green-thread-local values (false outside green threads):
+/// most green threads never use one, and their end then costs nothing more.
+#[inline]
+pub(crate) fn current_has_values() -> bool {
+    // An OS thread's `Local` never holds values (they live in `OS_STORAGE`), so one look answers for both.
+    context::with_local(|local| !local.locals.values.borrow().is_empty())
+}
+
 /// Drops the green-thread-local values of the green thread running this code (module docs, "Destruction");
 /// its body calls this after the user's closure. A no-op outside green threads.
 pub(crate) fn destroy_current() {
