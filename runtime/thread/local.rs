@@ -140,9 +140,10 @@ impl<T: 'static> LocalKey<T> {
         let index = self.index();
         with_storage(|storage| {
             let value = storage.get_or_init(index, make)?;
-            // SAFETY: `value` points into a box of this thread's storage, which is neither freed nor moved while
-            // this thread can run code that holds it: only destruction frees boxes, and it starts after the
-            // green thread's closure (and so this call) has returned, or at the OS thread's exit (module docs).
+            // SAFETY: `value` points to a `T` (see `Storage::lookup`) in a box of this thread's storage, which is
+            // neither freed nor moved while this thread can run code that holds it: only destruction frees boxes,
+            // and it starts after the green thread's closure (and so this call) has returned, or at the OS
+            // thread's exit (module docs).
             Ok(f(unsafe { &*value }))
         })?
     }
@@ -354,12 +355,21 @@ impl Error for AccessError {}
 
 impl Storage {
     /// A pointer to the value of key `index`, created with `make` if missing.
+    #[inline]
     fn get_or_init<T: 'static>(&self, index: usize, make: impl FnOnce() -> T) -> Result<*const T, AccessError> {
+        // Destruction empties the vector first, so a value found here is alive and `destroyed` needs no look.
+        match self.lookup::<T>(index) {
+            Some(value) => Ok(value),
+            None => self.initialize(index, make),
+        }
+    }
+
+    /// The first access of key `index` on this thread: runs `make` and stores its value.
+    #[cold]
+    #[inline(never)]
+    fn initialize<T: 'static>(&self, index: usize, make: impl FnOnce() -> T) -> Result<*const T, AccessError> {
         if self.destroyed.get() {
             return Err(AccessError);
-        }
-        if let Some(value) = self.lookup::<T>(index) {
-            return Ok(value);
         }
         // No borrow is held while the initialiser runs: it may use other keys.
         let value = make();
@@ -382,11 +392,14 @@ impl Storage {
     }
 
     /// A pointer to the existing value of key `index`, if any.
+    #[inline]
     fn lookup<T: 'static>(&self, index: usize) -> Option<*const T> {
         let values = self.values.borrow();
-        let value = values.get(index)?.as_ref()?;
-        let value = value.downcast_ref::<T>().expect("a key's values all have the key's type");
-        Some(value as *const T)
+        let value: &dyn Any = values.get(index)?.as_deref()?;
+        debug_assert!(value.is::<T>(), "a key's values all have the key's type");
+        // An index belongs to one `LocalKey<T>` (allocated once, by CAS, in `LocalKey::index`), and only that
+        // key stores at it, always a `Box<T>`: the cast is the `downcast_ref` without its type check.
+        Some(value as *const dyn Any as *const T)
     }
 
     /// Drops every value; every access fails from now on.
