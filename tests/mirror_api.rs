@@ -20,6 +20,38 @@ use green::thread::{
 };
 use util::watchdog;
 
+/// Every stable name of `std::{thread, sync, sync::mpsc, net, fs}` and `std::os::unix::net` resolves under
+/// `green::` (a compile-time check: this module only has to build).
+#[allow(unused_imports, deprecated)]
+mod every_std_name_resolves {
+    use green::fs::{
+        canonicalize, copy, create_dir, create_dir_all, exists, hard_link, metadata, read, read_dir, read_link,
+        read_to_string, remove_dir, remove_dir_all, remove_file, rename, set_permissions, soft_link, symlink_metadata,
+        write, DirBuilder, DirEntry, File, FileTimes, FileType, Metadata, OpenOptions, Permissions, ReadDir,
+    };
+    use green::net::unix::{
+        Incoming as UnixIncoming, SocketAddr as UnixSocketAddr, UnixDatagram, UnixListener, UnixStream,
+    };
+    use green::net::{
+        AddrParseError, Incoming, IpAddr, Ipv4Addr, Ipv6Addr, Shutdown, SocketAddr, SocketAddrV4, SocketAddrV6,
+        TcpListener, TcpStream, ToSocketAddrs, UdpSocket,
+    };
+    use green::sync::mpsc::{
+        channel, sync_channel, IntoIter, Iter, Receiver, RecvError, RecvTimeoutError, SendError, Sender, SyncSender,
+        TryIter, TryRecvError, TrySendError,
+    };
+    use green::sync::{
+        atomic, mpsc, Arc, Barrier, BarrierWaitResult, Condvar, LazyLock, LockResult, Mutex, MutexGuard, Once,
+        OnceLock, OnceState, PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard, TryLockError, TryLockResult,
+        WaitTimeoutResult, Weak, ONCE_INIT,
+    };
+    use green::thread::{
+        available_parallelism, current, panicking, park, park_timeout, park_timeout_ms, scope, sleep, sleep_ms,
+        sleep_until, spawn, yield_now, AccessError, Builder, JoinHandle, LocalKey, Result, Scope, ScopedJoinHandle,
+        Thread, ThreadId,
+    };
+}
+
 fn assert_unwind_safe<T: UnwindSafe + RefUnwindSafe>() {}
 
 #[test]

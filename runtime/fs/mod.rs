@@ -322,6 +322,17 @@ pub fn exists<P: AsRef<Path>>(path: P) -> io::Result<bool> {
     offload(|| path.try_exists())
 }
 
+/// Creates a symbolic link `link` pointing at `original`; `std::fs::soft_link`, offloaded, deprecated as std's
+/// is (use `std::os::unix::fs::symlink` inside [`offload`](fn@crate::offload)).
+///
+/// # Errors
+/// As `std::os::unix::fs::symlink`.
+#[deprecated(note = "replaced with `std::os::unix::fs::symlink` (inside `green::offload`), as in std")]
+pub fn soft_link<P: AsRef<Path>, Q: AsRef<Path>>(original: P, link: Q) -> io::Result<()> {
+    let (original, link) = (original.as_ref(), link.as_ref());
+    offload(|| std::os::unix::fs::symlink(original, link))
+}
+
 /// Creates the directory `path`; [`std::fs::create_dir`], offloaded.
 ///
 /// # Errors

@@ -310,6 +310,11 @@ fn remove(queue: &std::sync::Mutex<WaitQueue>, waiter: &Arc<Waiter>) -> Option<u
     claimed
 }
 
+/// A `Once` for static initialisation; deprecated as `std::sync::ONCE_INIT` is (use [`Once::new`]).
+#[deprecated(note = "the `Once::new()` function is now preferred, as in std")]
+#[allow(clippy::declare_interior_mutable_const)] // a const to copy into statics, exactly as std's
+pub const ONCE_INIT: Once = Once::new();
+
 impl Default for Once {
     fn default() -> Once {
         Once::new()
