@@ -372,7 +372,8 @@ pub(crate) fn shielded<R>(f: impl FnOnce() -> R) -> R {
 
 /// Runs the wait `f` of a frame that has lent borrows to other threads: nothing interrupts a park inside it,
 /// not cancellation, not a timeout, not runtime shutdown, so the frame cannot end before the borrowers are
-/// gone (see the module docs). `f` must only wait for something that ends by itself.
+/// gone (see the module docs). `f` must only wait for something that ends by itself. Also used for the drop
+/// of a closure that never ran (cancelled before start): destructor code, which nothing interrupts.
 pub(crate) fn lending<R>(f: impl FnOnce() -> R) -> R {
     with_shield(Shield::Lending, f)
 }

@@ -189,13 +189,22 @@ fn block_on_from_a_green_thread_of_a_dropped_runtime_waits_for_the_borrowing_clo
             static FRAME: LenderFlag = LenderFlag::new();
             let a = Arc::new(runtime(1));
             let b = runtime(1);
+            /// Tells the test when the closure has ended, however it ends.
+            struct SendOnDrop(std::sync::mpsc::Sender<()>);
+            impl Drop for SendOnDrop {
+                fn drop(&mut self) {
+                    let _ = self.0.send(());
+                }
+            }
             let (running_tx, running_rx) = std::sync::mpsc::channel();
+            let (ended_tx, ended_rx) = std::sync::mpsc::channel();
             let caller = b.spawn({
                 let a = a.clone();
                 move || {
                     let _lender = Lender(&FRAME);
                     let data = vec![3u64; 1024];
                     a.block_on(|| {
+                        let _ended = SendOnDrop(ended_tx);
                         let _ = running_tx.send(());
                         for _ in 0..200 {
                             FRAME.assert_alive("a block_on closure");
@@ -209,6 +218,7 @@ fn block_on_from_a_green_thread_of_a_dropped_runtime_waits_for_the_borrowing_clo
             until_parked(caller.thread());
             drop(b);
             assert!(FRAME.is_gone());
+            ended_rx.recv().unwrap(); // the closure ran on (or was cancelled) without seeing the frame gone
             drop(a);
         },
     );
@@ -263,9 +273,11 @@ fn a_destructor_waiting_for_an_older_green_threads_mutex_does_not_deadlock_shutd
 #[test]
 fn a_never_started_closure_whose_drop_blocks_parks_like_a_green_thread() {
     in_child("a_never_started_closure_whose_drop_blocks_parks_like_a_green_thread", Duration::from_secs(60), || {
+        static DROPPING: AtomicBool = AtomicBool::new(false);
         struct RecvOnDrop(green::channel::Receiver<u32>, Arc<AtomicUsize>);
         impl Drop for RecvOnDrop {
             fn drop(&mut self) {
+                DROPPING.store(true, Ordering::SeqCst);
                 if let Ok(value) = self.0.recv() {
                     self.1.store(value as usize, Ordering::SeqCst);
                 }
@@ -277,7 +289,10 @@ fn a_never_started_closure_whose_drop_blocks_parks_like_a_green_thread() {
             let capture = RecvOnDrop(rx, received.clone());
             let victim = green::spawn(move || drop(capture));
             victim.cancel();
-            green::yield_now(); // the worker drops the victim's closure now; its drop waits for the send below
+            // The worker drops the victim's closure; its drop waits in `recv` before anything is sent.
+            while !DROPPING.load(Ordering::SeqCst) {
+                green::yield_now();
+            }
             tx.send(42).unwrap();
             assert!(green::is_cancelled(victim.join().unwrap_err().as_ref()));
         });

@@ -192,8 +192,9 @@ impl Builder {
         let main = move |start: Start| {
             let result = match start {
                 Ok(()) => panic::catch_unwind(AssertUnwindSafe(f)),
-                // Never run: the closure's captures are dropped here, where a panic cannot escape.
-                Err(payload) => match panic::catch_unwind(AssertUnwindSafe(move || drop(f))) {
+                // Never run: the closure's captures are dropped here, where a panic cannot escape. Like
+                // destructors during unwinding, nothing interrupts them (the cancellation has taken effect).
+                Err(payload) => match panic::catch_unwind(AssertUnwindSafe(move || crate::park::lending(|| drop(f)))) {
                     Ok(()) => Err(payload),
                     Err(panic) => Err(panic),
                 },
