@@ -151,3 +151,69 @@ fn local_key_api_matches_std() {
         });
     });
 }
+
+/// Parks in its destructor, then records that the destructor finished.
+struct SlowDrop(Arc<AtomicUsize>);
+
+impl Drop for SlowDrop {
+    fn drop(&mut self) {
+        green::sleep(Duration::from_millis(2));
+        self.0.fetch_add(1, Ordering::SeqCst);
+    }
+}
+
+green::thread_local! {
+    static SLOW: RefCell<Option<SlowDrop>> = const { RefCell::new(None) };
+}
+
+#[test]
+fn a_cancelled_green_thread_s_values_are_dropped_to_the_end() {
+    watchdog(Duration::from_secs(30), || {
+        let finished = Arc::new(AtomicUsize::new(0));
+        let rt = runtime(1);
+        let done = finished.clone();
+        rt.block_on(move || {
+            let sleeper = green::spawn(move || {
+                SLOW.set(Some(SlowDrop(done)));
+                green::sleep(Duration::from_secs(3600));
+            });
+            while sleeper.thread().parked_at().is_none() {
+                green::yield_now();
+            }
+            sleeper.cancel();
+            // The cancellation ended the closure; it does not also cut the destructor's own sleep short.
+            assert!(green::is_cancelled(sleeper.join().unwrap_err().as_ref()));
+        });
+        assert_eq!(finished.load(Ordering::SeqCst), 1);
+    });
+}
+
+#[test]
+fn a_cancellation_that_arrives_after_the_closure_does_not_cut_the_destructors_short() {
+    use std::sync::atomic::AtomicBool;
+    watchdog(Duration::from_secs(30), || {
+        let finished = Arc::new(AtomicUsize::new(0));
+        let (ready, cancelled) = (Arc::new(AtomicBool::new(false)), Arc::new(AtomicBool::new(false)));
+        let rt = runtime(1);
+        let (done, ready_flag, cancelled_flag) = (finished.clone(), ready.clone(), cancelled.clone());
+        rt.block_on(move || {
+            let worker = green::spawn(move || {
+                SLOW.set(Some(SlowDrop(done)));
+                green::uncancellable(|| {
+                    ready_flag.store(true, Ordering::SeqCst);
+                    while !cancelled_flag.load(Ordering::SeqCst) {
+                        green::yield_now();
+                    }
+                });
+                7 // returns with the cancellation still pending: the locals' destruction comes next
+            });
+            while !ready.load(Ordering::SeqCst) {
+                green::yield_now();
+            }
+            worker.cancel();
+            cancelled.store(true, Ordering::SeqCst);
+            assert_eq!(worker.join().unwrap(), 7);
+        });
+        assert_eq!(finished.load(Ordering::SeqCst), 1, "the destructor's sleep was interrupted");
+    });
+}

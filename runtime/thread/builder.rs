@@ -224,7 +224,8 @@ fn destroy_locals<T>(result: &mut std::thread::Result<T>) {
 
 #[cold]
 fn destroy_locals_slow<T>(result: &mut std::thread::Result<T>) {
-    if let Err(payload) = panic::catch_unwind(super::local::destroy_current) {
+    // Like destructors during unwinding, nothing interrupts them: a pending cancellation has nothing left to stop.
+    if let Err(payload) = panic::catch_unwind(|| crate::park::lending(super::local::destroy_current)) {
         if result.is_ok() {
             *result = Err(payload);
         }
