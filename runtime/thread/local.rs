@@ -47,7 +47,10 @@
 //! # Destruction
 //! When the green thread's closure has returned (or unwound), its values are dropped in the order their keys
 //! were first used anywhere, still inside the green thread (a destructor may park, and sees the green thread as
-//! [`current`](crate::current)), before its `JoinHandle::join` returns. From the moment destruction starts,
+//! [`current`](crate::current)), before its `JoinHandle::join` returns. Nothing interrupts them — a
+//! cancellation still pending when the closure returned, a `timeout`, runtime shutdown — as nothing interrupts
+//! destructors during an unwinding; a destructor that panics makes the green thread's result that panic (if it
+//! had none). From the moment destruction starts,
 //! every key of that green thread is gone: `with` panics and `try_with` returns [`AccessError`].
 
 use std::any::Any;
