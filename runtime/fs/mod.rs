@@ -327,6 +327,18 @@ pub fn exists<P: AsRef<Path>>(path: P) -> io::Result<bool> {
 ///
 /// # Errors
 /// As `std::os::unix::fs::symlink`.
+///
+/// ```
+/// # let dir = std::env::temp_dir().join(format!("green-fs-soft-link-{}", std::process::id()));
+/// green::run(|| -> std::io::Result<()> {
+///     green::fs::create_dir_all(&dir)?;
+///     #[allow(deprecated)]
+///     green::fs::soft_link("target", dir.join("link"))?;
+///     assert_eq!(green::fs::read_link(dir.join("link"))?, std::path::Path::new("target"));
+///     green::fs::remove_dir_all(&dir)
+/// })
+/// .unwrap();
+/// ```
 #[deprecated(note = "replaced with `std::os::unix::fs::symlink` (inside `green::offload`), as in std")]
 pub fn soft_link<P: AsRef<Path>, Q: AsRef<Path>>(original: P, link: Q) -> io::Result<()> {
     let (original, link) = (original.as_ref(), link.as_ref());
