@@ -63,6 +63,8 @@ pub(crate) struct Local {
     pub(crate) spare_waiter: Cell<Option<Arc<Waiter>>>,
     /// Whether this thread was unwinding when that could last be told exactly (see the module docs).
     unwinding: Cell<bool>,
+    /// Its `green::thread_local!` values ([`crate::thread::local`]); destroyed when a green thread ends.
+    pub(crate) locals: crate::thread::LocalStorage,
 }
 
 impl Local {
@@ -72,6 +74,7 @@ impl Local {
             scopes: RefCell::new(Scopes::default()),
             spare_waiter: Cell::new(None),
             unwinding: Cell::new(false),
+            locals: Default::default(),
         }
     }
 

@@ -283,3 +283,12 @@ impl<U: Send + 'static> Group<U> {
         }
     }
 }
+
+impl<T> std::fmt::Debug for Group<T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Group")
+            .field("members", &self.members.len())
+            .field("limit", &self.limit)
+            .finish_non_exhaustive()
+    }
+}

@@ -272,3 +272,13 @@ where
 {
     Runtime::new().expect("cannot start a green runtime").block_on(f)
 }
+
+impl std::fmt::Debug for Runtime {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Runtime")
+            .field("workers", &self.shared.workers().len())
+            .field("stack_size", &self.shared.stack_size())
+            .field("shut_down", &self.shared.is_shut_down())
+            .finish_non_exhaustive()
+    }
+}

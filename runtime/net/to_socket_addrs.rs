@@ -100,7 +100,7 @@ impl<T: ToSocketAddrs + ?Sized> ToSocketAddrs for &T {
     }
 }
 
-/// Resolves a host name with std: on the [offload pool](crate::offload) when called from a green thread (the
+/// Resolves a host name with std: on the [offload pool](mod@crate::offload) when called from a green thread (the
 /// green thread parks until the answer is in), in place otherwise.
 ///
 /// The wait is a cancellation point: a cancelled caller, or one whose [`timeout`](crate::timeout) expires,

@@ -4,7 +4,8 @@
 //! The closure may borrow from the caller's stack, yet it runs on another OS thread, so the caller's frame
 //! must outlive the job. The caller's wait is a lending wait ([`park::lending`]): nothing interrupts it — not
 //! a cancellation, not an expired `timeout` scope, not runtime shutdown — so the frame is left only once the
-//! job is done. If the pool cannot run the job at all, [`Pool::submit`] hands it back and it runs inline.
+//! job is done. If the pool cannot run the job at all, [`Pool::submit`](super::pool::Pool::submit) hands it
+//! back and it runs inline.
 //!
 //! The job publishes DONE only after the closure has returned and been dropped (it is consumed by the call),
 //! and after DONE it touches only the `'static` parts of the packet (the joiner's `Thread` and its own

@@ -150,6 +150,22 @@ pub(crate) fn payload_message(payload: &(dyn Any + Send)) -> &str {
 ///
 /// Mirrors [`std::thread::JoinHandle`]. Dropping it detaches the green thread; a detached green thread that
 /// panics is reported through `log::error!` with its name.
+///
+/// ```
+/// use std::time::Duration;
+///
+/// green::run(|| {
+///     let handle: green::JoinHandle<u64> = green::spawn(|| {
+///         green::sleep(Duration::from_millis(5));
+///         (1..=10).sum()
+///     });
+///     assert!(handle.thread().is_green());
+///     assert_eq!(handle.join().unwrap(), 55); // parks until the green thread returns
+///
+///     let detached = green::spawn(|| ());
+///     drop(detached); // it runs on, nobody waits for it
+/// });
+/// ```
 pub struct JoinHandle<T> {
     /// Shared with the green thread.
     packet: Arc<Packet<T>>,
@@ -165,6 +181,15 @@ impl<T> JoinHandle<T> {
     /// [`Cancelled`](crate::Cancelled); see [`is_cancelled`](crate::is_cancelled)).
     ///
     /// In a green thread only that green thread waits. A cancellation point.
+    ///
+    /// ```
+    /// green::run(|| {
+    ///     let handle = green::spawn(|| 6 * 7);
+    ///     assert_eq!(handle.join().unwrap(), 42);
+    ///     let failed = green::spawn(|| panic!("oops"));
+    ///     assert!(failed.join().is_err()); // the panic's payload
+    /// });
+    /// ```
     #[track_caller]
     pub fn join(self) -> std::thread::Result<T> {
         self.packet.wait()
@@ -187,11 +212,29 @@ impl<T> JoinHandle<T> {
     }
 
     /// Whether the green thread has finished (then `join` does not block).
+    ///
+    /// ```
+    /// use std::time::Duration;
+    ///
+    /// green::run(|| {
+    ///     let handle = green::spawn(|| green::sleep(Duration::from_millis(5)));
+    ///     while !handle.is_finished() {
+    ///         green::sleep(Duration::from_millis(1));
+    ///     }
+    ///     handle.join().unwrap(); // does not wait now
+    /// });
+    /// ```
     pub fn is_finished(&self) -> bool {
         self.packet.is_done()
     }
 
     /// The handle of the green thread.
+    ///
+    /// ```
+    /// let handle = green::Builder::new().name("named".into()).spawn(|| ()).unwrap();
+    /// assert_eq!(handle.thread().name(), Some("named"));
+    /// handle.join().unwrap();
+    /// ```
     pub fn thread(&self) -> &Thread {
         &self.packet.thread
     }
@@ -202,6 +245,17 @@ impl<T> JoinHandle<T> {
     ///
     /// A green thread that never blocks again (a pure computation loop) cannot be interrupted; code inside
     /// [`uncancellable`](crate::uncancellable) is interrupted only when it leaves that section.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    ///
+    /// green::run(|| {
+    ///     let sleeper = green::spawn(|| green::sleep(Duration::from_secs(3600)));
+    ///     sleeper.cancel(); // unwinds from the sleep
+    ///     let payload = sleeper.join().unwrap_err();
+    ///     assert!(green::is_cancelled(payload.as_ref()));
+    /// });
+    /// ```
     pub fn cancel(&self) {
         if !self.packet.is_done() {
             self.packet.thread.cancel();

@@ -85,22 +85,58 @@ impl<'scope, T> ScopedJoinHandle<'scope, T> {
     }
 
     /// Waits for the green thread and returns its result (see [`JoinHandle::join`]).
+    ///
+    /// ```
+    /// let numbers = vec![1, 2, 3];
+    /// green::scope(|s| {
+    ///     let sum = s.spawn(|| numbers.iter().sum::<i32>());
+    ///     assert_eq!(sum.join().unwrap(), 6);
+    /// });
+    /// ```
     #[track_caller]
     pub fn join(self) -> std::thread::Result<T> {
         self.inner.join()
     }
 
     /// Whether it has finished.
+    ///
+    /// ```
+    /// green::scope(|s| {
+    ///     let handle = s.spawn(|| 1);
+    ///     while !handle.is_finished() {
+    ///         green::yield_now();
+    ///     }
+    ///     assert_eq!(handle.join().unwrap(), 1);
+    /// });
+    /// ```
     pub fn is_finished(&self) -> bool {
         self.inner.is_finished()
     }
 
     /// Its thread handle.
+    ///
+    /// ```
+    /// green::scope(|s| {
+    ///     let handle = s.spawn(|| green::current().id());
+    ///     let id = handle.thread().id();
+    ///     assert_eq!(handle.join().unwrap(), id);
+    /// });
+    /// ```
     pub fn thread(&self) -> &Thread {
         self.inner.thread()
     }
 
     /// Cancels it (see [`JoinHandle::cancel`]).
+    ///
+    /// ```
+    /// use std::time::Duration;
+    ///
+    /// green::scope(|s| {
+    ///     let sleeper = s.spawn(|| green::sleep(Duration::from_secs(3600)));
+    ///     sleeper.cancel();
+    ///     assert!(green::is_cancelled(sleeper.join().unwrap_err().as_ref()));
+    /// });
+    /// ```
     pub fn cancel(&self) {
         self.inner.cancel()
     }
@@ -111,6 +147,16 @@ impl<'scope, 'env> Scope<'scope, 'env> {
     ///
     /// # Panics
     /// When the green thread cannot be created (see [`crate::Builder::spawn`]).
+    ///
+    /// ```
+    /// let mut results = vec![0; 4];
+    /// green::scope(|s| {
+    ///     for (i, slot) in results.iter_mut().enumerate() {
+    ///         s.spawn(move || *slot = i * i); // each green thread borrows its own slot
+    ///     }
+    /// }); // every scoped green thread has finished here
+    /// assert_eq!(results, [0, 1, 4, 9]);
+    /// ```
     pub fn spawn<F, T>(&'scope self, f: F) -> ScopedJoinHandle<'scope, T>
     where
         F: FnOnce() -> T + Send + 'scope,
@@ -163,5 +209,17 @@ where
         Err(payload) => context::resume_unwind(payload),
         Ok(_) if scope.data.unjoined_panic.load(Ordering::Relaxed) => panic!("a scoped green thread panicked"),
         Ok(value) => value,
+    }
+}
+
+impl std::fmt::Debug for Scope<'_, '_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Scope").finish_non_exhaustive()
+    }
+}
+
+impl<T> std::fmt::Debug for ScopedJoinHandle<'_, T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ScopedJoinHandle").field("thread", self.thread()).finish_non_exhaustive()
     }
 }
