@@ -1,4 +1,4 @@
-//! Cancellation and timeouts around any code, built on the park hook ([`crate::park`]).
+//! Cancellation and timeouts around any code, built on the park hook (`park.rs`).
 //!
 //! - [`JoinHandle::cancel`](crate::JoinHandle::cancel) makes a green thread unwind from its current or next
 //!   blocking call with a [`Cancelled`] payload.

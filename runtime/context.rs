@@ -6,7 +6,7 @@
 //!   [`Worker::run`](crate::scheduler::Worker) for the duration of its loop.
 //! - [`GREEN`]: the [`Running`] record of the green thread executing right now, or null when the worker's own
 //!   loop (or a plain OS thread) is executing. A green thread sets it each time it is switched in and clears it
-//!   each time it switches out ([`Entered`]), so the worker never has to know what a green thread keeps here.
+//!   each time it switches out (`leave`), so the worker never has to know what a green thread keeps here.
 //!
 //! Code that is not in a green thread still has a [`Local`]: plain OS threads get one lazily from [`OS_LOCAL`].
 //! That is how every primitive works from both kinds of thread (rule 3 of DESIGN.md): it asks for the current
@@ -54,7 +54,7 @@ thread_local! {
 pub(crate) struct Local {
     /// The handle others use to unpark this thread.
     pub(crate) thread: Thread,
-    /// Deadlines and cancellation shields active on this thread (see [`crate::park`]).
+    /// Deadlines and cancellation shields active on this thread (see [`crate::park`](mod@crate::park)).
     pub(crate) scopes: RefCell<Scopes>,
     /// A waiter for this thread that no wait queue holds any more, kept for its next blocking call
     /// ([`Waiter::current`](crate::sync::wait_queue::Waiter::current), [`Waiter::recycle`]).

@@ -220,7 +220,7 @@ impl<T: Send + 'static> Default for Group<T> {
 
 impl<T> Drop for Group<T> {
     /// Cancels the members still running and waits for them: nothing outlives its group. The wait is a lending
-    /// wait ([`park::lending`]): neither a timeout nor cancellation nor shutdown cuts it short.
+    /// wait (a lending wait, see DESIGN.md): neither a timeout nor cancellation nor shutdown cuts it short.
     fn drop(&mut self) {
         for member in self.members.values() {
             member.cancel();

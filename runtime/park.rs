@@ -1,13 +1,13 @@
 //! The one suspension primitive: every blocking-looking call in `green` ends here.
 //!
 //! `sleep`, a channel `recv`, a `Mutex::lock`, a socket `read` and `JoinHandle::join` all follow the same
-//! pattern: register the current [`Thread`] somewhere a waker will find it, then call [`park_until`] in a
-//! loop until their condition holds. Whoever makes the condition true calls [`Thread::unpark`]. Because the
+//! pattern: register the current [`Thread`](crate::thread::Thread) somewhere a waker will find it, then call [`park_until`] in a
+//! loop until their condition holds. Whoever makes the condition true calls [`Thread::unpark`](crate::thread::Thread::unpark). Because the
 //! one function below is the only place a thread of execution ever waits, timeouts, cancellation and the
 //! record of *where* a thread waits (for thread dumps) are implemented here, once.
 //!
 //! # State
-//! Each [`Thread`] has a three-state parker word:
+//! Each [`Thread`](crate::thread::Thread) has a three-state parker word:
 //!
 //! ```text
 //!            park: CAS EMPTY -> PARKED, then switch out

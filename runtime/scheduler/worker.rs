@@ -20,7 +20,7 @@
 //!
 //! # Ownership
 //! Only the worker's OS thread touches a `Worker` (it is created there and is `!Send`). Green threads reach it
-//! through [`context::with_worker`] while they run on that thread; the loop holds no `RefCell` borrow while a
+//! through [`context::with_worker`](crate::context::with_worker) while they run on that thread; the loop holds no `RefCell` borrow while a
 //! green thread runs, so they can.
 //!
 //! # Shutdown
@@ -28,7 +28,7 @@
 //! 2. Each worker, after its current batch, asks every green thread it has started to stop
 //!    ([`Thread::request_shutdown`](crate::Thread)): each unwinds with [`Cancelled`](crate::Cancelled) from
 //!    its current or next park or yield, unless it is unwinding already or in a lending wait (see
-//!    [`crate::park`]). Green threads that had not started, and any spawned from now on, start only to drop
+//!    [`crate::park`](mod@crate::park)). Green threads that had not started, and any spawned from now on, start only to drop
 //!    their closure (as a green thread: that drop may block or panic) and report `Cancelled`.
 //! 3. The worker keeps scheduling as usual — timers, I/O, wake-ups — so destructors that block are woken, and
 //!    a frame that lent borrows (a scope's join, `block_on`) is left only after its borrowers are gone. When
