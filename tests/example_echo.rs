@@ -75,3 +75,54 @@ fn echo_client_measures_echo_server() {
 fn checksum(bytes: &[u8]) -> u64 {
     bytes.iter().enumerate().map(|(i, &b)| (i as u64 + 1) * u64::from(b)).sum()
 }
+
+/// A connection silent for the idle timeout (half a second here) is closed by the server; one that talks
+/// stays open.
+#[test]
+fn echo_server_closes_idle_connections() {
+    util::watchdog(Duration::from_secs(30), || {
+        let (_server, address) = Example::server("echo_server", &["--idle-timeout", "0.5"]);
+        let mut idle = TcpStream::connect(address).unwrap();
+        idle.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+        let start = std::time::Instant::now();
+        let mut rest = Vec::new();
+        idle.read_to_end(&mut rest).expect("a clean close");
+        let waited = start.elapsed();
+        assert!(waited >= Duration::from_millis(400) && waited < Duration::from_secs(10), "{waited:?}");
+    });
+}
+
+/// 150 slowloris connections (a byte every half second, never reading) against a server limited to 64
+/// descriptors: normal clients keep being served.
+#[test]
+fn echo_server_survives_slowloris_under_a_low_descriptor_limit() {
+    util::watchdog(Duration::from_secs(60), || {
+        let (_server, address) =
+            Example::server_with_file_limit("echo_server", &["--workers", "1"], example_process::SLOWLORIS_FILE_LIMIT);
+        example_process::assert_survives_slowloris(address, b"x", b'x', |address| {
+            let mut client = TcpStream::connect(address)?;
+            client.set_read_timeout(Some(Duration::from_secs(5)))?;
+            client.write_all(b"ping")?;
+            let mut reply = [0; 4];
+            client.read_exact(&mut reply)?;
+            assert_eq!(&reply, b"ping");
+            Ok(())
+        });
+    });
+}
+
+/// `--processes 2`: two processes listen on one port (each prints the same address) and clients are served.
+#[test]
+fn echo_server_scales_out_to_processes_sharing_the_port() {
+    util::watchdog(Duration::from_secs(30), || {
+        let (mut server, address) = Example::server("echo_server", &["--processes", "2", "--workers", "1"]);
+        assert_eq!(server.line().trim(), format!("listening on {address}"));
+        for _ in 0..20 {
+            let mut client = TcpStream::connect(address).unwrap();
+            client.write_all(b"hello").unwrap();
+            let mut reply = [0; 5];
+            client.read_exact(&mut reply).unwrap();
+            assert_eq!(&reply, b"hello");
+        }
+    });
+}

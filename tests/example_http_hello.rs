@@ -206,20 +206,79 @@ fn oversized_header_gets_400() {
     });
 }
 
-/// A client that sends nothing is dropped after the read timeout (half a second here).
+/// A client that sends nothing is dropped after the idle timeout (half a second here).
 #[test]
-fn idle_client_is_dropped_after_the_read_timeout() {
+fn idle_client_is_dropped_after_the_idle_timeout() {
     util::watchdog(Duration::from_secs(30), || {
-        let (_server, address) = Example::server("http_hello", &["--timeout", "0.5"]);
+        let (_server, address) = Example::server("http_hello", &["--idle-timeout", "0.5"]);
         let mut idle = Client::connect(address);
         let start = Instant::now();
         idle.assert_closed();
         let waited = start.elapsed();
         assert!(waited >= Duration::from_millis(400) && waited < Duration::from_secs(10), "{waited:?}");
 
-        // Half a request, then silence: dropped as well.
+        // Between requests too.
+        let mut client = Client::connect(address);
+        client.send(GET.as_bytes());
+        client.assert_hello("keep-alive");
+        client.assert_closed();
+    });
+}
+
+/// A request must arrive whole within the request timeout: a client sending a byte every 100 ms (each read
+/// well within any per-read timeout) gets a 408 and a close after about one second.
+#[test]
+fn a_request_sent_byte_by_byte_is_cut_off_at_the_request_deadline() {
+    util::watchdog(Duration::from_secs(30), || {
+        let (_server, address) = Example::server("http_hello", &["--idle-timeout", "0.5", "--request-timeout", "1"]);
         let mut slow = Client::connect(address);
-        slow.send(b"GET / HTTP/1.1\r\n");
-        slow.assert_closed();
+        let start = Instant::now();
+        let request = b"GET / HTTP/1.1\r\nHost: test\r\nX-Slow: aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa";
+        for byte in request {
+            if slow.reader.get_mut().write_all(&[*byte]).is_err() {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(100));
+            if start.elapsed() > Duration::from_secs(3) {
+                break;
+            }
+        }
+        let response = slow.response(false);
+        let waited = start.elapsed();
+        assert_eq!(response.status, 408);
+        assert!(waited >= Duration::from_millis(900) && waited < Duration::from_secs(3), "{waited:?}");
+    });
+}
+
+/// Requests with bare LF line endings (as `nc` and some clients send) are answered.
+#[test]
+fn bare_lf_requests_are_answered() {
+    util::watchdog(Duration::from_secs(30), || {
+        let (_server, address) = Example::server("http_hello", &[]);
+        let mut client = Client::connect(address);
+        client.send(b"GET / HTTP/1.1\nHost: test\n\nGET / HTTP/1.1\r\nHost: test\nConnection: close\r\n\n");
+        client.assert_hello("keep-alive");
+        client.assert_hello("close");
+        client.assert_closed();
+    });
+}
+
+/// 150 slowloris connections against a server limited to 64 descriptors (with long timeouts, so only
+/// shedding can help): normal clients keep being served.
+#[test]
+fn slowloris_under_a_low_descriptor_limit_does_not_lock_out_normal_clients() {
+    util::watchdog(Duration::from_secs(60), || {
+        let (_server, address) = Example::server_with_file_limit(
+            "http_hello",
+            &["--idle-timeout", "60", "--request-timeout", "60"],
+            example_process::SLOWLORIS_FILE_LIMIT,
+        );
+        example_process::assert_survives_slowloris(address, b"GET / HTTP/1.1\r\nX-Slow: ", b'a', |address| {
+            let mut client = Client::connect(address);
+            client.reader.get_ref().set_read_timeout(Some(Duration::from_secs(5)))?;
+            client.send(b"GET / HTTP/1.1\r\nHost: test\r\nConnection: close\r\n\r\n");
+            client.assert_hello("close");
+            Ok(())
+        });
     });
 }
