@@ -82,6 +82,18 @@ impl Example {
         (example, address)
     }
 
+    /// The process id of the running example.
+    pub fn id(&self) -> u32 {
+        self.process.id()
+    }
+
+    /// The example's resident memory in KiB (`VmRSS` in `/proc/<pid>/status`).
+    pub fn resident_kib(&self) -> u64 {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.id())).expect("read /proc status");
+        let line = status.lines().find(|line| line.starts_with("VmRSS:")).expect("a VmRSS line");
+        line.split_whitespace().nth(1).and_then(|kib| kib.parse().ok()).expect("VmRSS in kB")
+    }
+
     /// The next line of standard output (panics at end of file).
     pub fn line(&mut self) -> String {
         let mut line = String::new();
@@ -252,4 +264,16 @@ pub fn assert_survives_slowloris(
     }
     let opened = attack.stop();
     assert!(opened >= 150, "the attacker opened {opened} connections");
+}
+
+/// Whether `program` can be run (`program --version` succeeds); if not, prints why the caller skips.
+pub fn have_tool(program: &str) -> bool {
+    let found = Command::new(program).arg("--version").stdout(Stdio::null()).stderr(Stdio::null()).status();
+    let found = found.is_ok_and(|status| status.success());
+    if !found {
+        eprintln!(
+            "SKIPPED: `{program}` is not installed (Debian package redis-tools; .ci/run installs it when it can)"
+        );
+    }
+    found
 }
