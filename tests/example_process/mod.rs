@@ -82,6 +82,17 @@ impl Example {
         (example, address)
     }
 
+    /// Sends `signal` (`libc::SIGINT`, ...) to the example.
+    pub fn signal(&self, signal: libc::c_int) {
+        // SAFETY: kill(2) on our own child's process id; no memory is involved.
+        assert_eq!(unsafe { libc::kill(self.process.id() as libc::pid_t, signal) }, 0);
+    }
+
+    /// Waits for the example to exit and returns its status.
+    pub fn wait(&mut self) -> std::process::ExitStatus {
+        self.process.wait().expect("wait for the example")
+    }
+
     /// The process id of the running example.
     pub fn id(&self) -> u32 {
         self.process.id()

@@ -1,0 +1,55 @@
+//! The `events` example, run as a child process: lines from two sockets reach the event loop, ticks report,
+//! the Condvar watcher announces its milestone, and Ctrl-C (SIGINT) or a `quit` line stop it cleanly.
+
+mod example_process;
+mod util;
+
+use std::io::Write;
+use std::net::TcpStream;
+use std::time::Duration;
+
+use example_process::Example;
+
+/// Reads the example's lines until one equal to or starting with `wanted`; returns the lines read.
+fn read_until(example: &mut Example, wanted: &str) -> Vec<String> {
+    let mut lines = Vec::new();
+    loop {
+        let line = example.line().trim_end().to_string();
+        let done = line.starts_with(wanted);
+        lines.push(line);
+        if done {
+            return lines;
+        }
+    }
+}
+
+#[test]
+fn events_reacts_to_lines_ticks_and_ctrl_c() {
+    util::watchdog(Duration::from_secs(30), || {
+        let (mut events, address) = Example::server("events", &["--milestone", "3", "--report-ms", "100"]);
+        let mut a = TcpStream::connect(address).unwrap();
+        let mut b = TcpStream::connect(address).unwrap();
+        a.write_all(b"one\ntwo\n").unwrap();
+        b.write_all(b"three\n").unwrap();
+        let seen = read_until(&mut events, "watcher: milestone of 3 lines reached");
+        for line in ["one", "two", "three"] {
+            assert!(seen.iter().any(|seen| seen.ends_with(&format!(": {line}"))), "{seen:?}");
+        }
+        read_until(&mut events, "tick: ");
+        events.signal(libc::SIGINT);
+        read_until(&mut events, "stopping (Ctrl-C): 3 lines in");
+        assert!(events.wait().success());
+    });
+}
+
+#[test]
+fn events_stops_when_a_client_says_quit() {
+    util::watchdog(Duration::from_secs(30), || {
+        let (mut events, address) = Example::server("events", &["--milestone", "100"]);
+        let mut a = TcpStream::connect(address).unwrap();
+        a.write_all(b"hello\nquit\n").unwrap();
+        let seen = read_until(&mut events, "stopping (a client said quit): 2 lines in");
+        assert!(!seen.iter().any(|line| line.starts_with("watcher")), "{seen:?}");
+        assert!(events.wait().success());
+    });
+}
