@@ -29,6 +29,8 @@
 //!
 //! The server prints `listening on <address>` first (port 0 picks a free port; the tests use that).
 
+#[path = "shared/args.rs"]
+mod args;
 #[path = "shared/server.rs"]
 mod server;
 
@@ -63,14 +65,16 @@ enum Event {
 
 fn main() -> io::Result<()> {
     env_logger::init();
-    let options = Options::parse(std::env::args().skip(1));
+    let args = args::Args::parse(
+        "chat [--addr 127.0.0.1:7001] [--slow-timeout SECONDS] [--idle-timeout SECONDS]",
+        &["--addr", "--slow-timeout", "--idle-timeout"],
+    );
+    let (slow_timeout, idle_timeout) = (args.seconds("--slow-timeout", 2.0), args.seconds("--idle-timeout", 600.0));
     green::run(|| {
-        let listener = server::listen(&options.address, false);
+        let listener = server::listen(&args.text("--addr", "127.0.0.1:7001"), false);
         let (events, inbox) = channel::bounded(1024);
-        let slow_timeout = options.slow_timeout;
         green::spawn(move || broker(inbox, slow_timeout));
         let next_id = AtomicU64::new(1);
-        let idle_timeout = options.idle_timeout;
         server::serve(&listener, move |stream, activity| {
             let id = next_id.fetch_add(1, Ordering::Relaxed);
             connection(id, stream, activity, idle_timeout, events.clone())
@@ -259,42 +263,5 @@ fn drop_clients(clients: &mut BTreeMap<u64, Client>, ids: &[u64]) {
         [] => {}
         [id] => announce(clients, 0, format!("* user{id} was dropped: too slow")),
         _ => announce(clients, 0, format!("* {} users were dropped: too slow ({}{more})", ids.len(), names.join(", "))),
-    }
-}
-
-/// The command line.
-struct Options {
-    /// Where to listen.
-    address: String,
-    /// How long full queues may hold the conversation up before their clients are dropped.
-    slow_timeout: Duration,
-    /// How long a client may stay silent.
-    idle_timeout: Duration,
-}
-
-impl Options {
-    /// Parses `--addr ADDRESS`, `--slow-timeout SECONDS` and `--idle-timeout SECONDS`; exits with a usage
-    /// message on anything else.
-    fn parse(mut args: impl Iterator<Item = String>) -> Options {
-        let mut options = Options {
-            address: "127.0.0.1:7001".into(),
-            slow_timeout: Duration::from_secs(2),
-            idle_timeout: Duration::from_secs(600),
-        };
-        let usage = || -> ! {
-            eprintln!("usage: chat [--addr 127.0.0.1:7001] [--slow-timeout SECONDS] [--idle-timeout SECONDS]");
-            std::process::exit(2)
-        };
-        while let Some(flag) = args.next() {
-            let Some(value) = args.next() else { usage() };
-            let number = || value.parse::<f64>().ok().filter(|n| *n > 0.0).unwrap_or_else(|| usage());
-            match flag.as_str() {
-                "--addr" => options.address = value,
-                "--slow-timeout" => options.slow_timeout = Duration::from_secs_f64(number()),
-                "--idle-timeout" => options.idle_timeout = Duration::from_secs_f64(number()),
-                _ => usage(),
-            }
-        }
-        options
     }
 }

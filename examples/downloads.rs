@@ -16,6 +16,9 @@
 //!
 //! What to look at: the wall time against the sum of all page times (what one-at-a-time code would take).
 
+#[path = "shared/args.rs"]
+mod args;
+
 use std::io::{self, Read, Write};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
@@ -27,11 +30,11 @@ use green::net::{TcpListener, TcpStream};
 type Outcome = (Result<String, String>, u32, Duration);
 
 fn main() -> io::Result<()> {
-    let arguments: Vec<String> = std::env::args().skip(1).collect();
-    let flag = |name: &str, default: u64| -> u64 {
-        let value = arguments.iter().position(|a| a == name).and_then(|i| arguments.get(i + 1));
-        value.map_or(default, |v| v.parse().unwrap_or_else(|_| panic!("{name} takes a number")))
-    };
+    let args = args::Args::parse(
+        "downloads [--urls 1000] [--concurrency 50] [--timeout-ms 500]",
+        &["--urls", "--concurrency", "--timeout-ms"],
+    );
+    let flag = |name: &str, default: u64| args.count(name, default);
     let (count, limit) = (flag("--urls", 1000) as usize, flag("--concurrency", 50) as usize);
     let timeout = Duration::from_millis(flag("--timeout-ms", 500));
     green::run(|| {

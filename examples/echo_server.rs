@@ -19,6 +19,8 @@
 //! The server prints `listening on <address>` first (port 0 picks a free port; the tests use that).
 //! Log connections with `RUST_LOG=debug`.
 
+#[path = "shared/args.rs"]
+mod args;
 #[path = "shared/server.rs"]
 mod server;
 
@@ -30,29 +32,34 @@ use green::net::TcpStream;
 
 fn main() -> io::Result<()> {
     env_logger::init();
-    let options = Options::parse(std::env::args().skip(1));
-    let runtime = green::Runtime::builder().workers(options.workers).build()?;
+    let args = args::Args::parse(
+        "echo_server [--addr 127.0.0.1:7000] [--workers N] [--idle-timeout SECONDS] [--processes N]",
+        &["--addr", "--workers", "--idle-timeout", "--processes", "--child"],
+    );
+    let (address, workers, processes) =
+        (args.text("--addr", "127.0.0.1:7000"), args.workers(), args.count("--processes", 1));
+    let (idle_timeout, child) = (args.seconds("--idle-timeout", 60.0), args.value("--child").is_some());
+    let runtime = green::Runtime::builder().workers(workers).build()?;
     runtime.block_on(|| {
-        let listener = server::listen(&options.address, options.processes > 1 || options.child);
-        let address = listener.local_addr()?.to_string();
-        // The other processes share the port this one resolved; each exits when our end of its stdin closes.
+        let listener = server::listen(&address, processes > 1 || child);
+        let address = listener.local_addr()?.to_string(); // the port resolved, if 0 was asked
+                                                          // The other processes share the port this one resolved; each exits when our end of its stdin closes.
         let mut children = Vec::new();
-        for _ in 1..options.processes {
+        for _ in 1..processes {
             children.push(
                 Command::new(std::env::current_exe()?)
-                    .args(["--addr", &address, "--workers", &options.workers.to_string(), "--child"])
-                    .args(["--idle-timeout", &options.idle_timeout.as_secs_f64().to_string()])
+                    .args(["--addr", &address, "--workers", &workers.to_string(), "--child", "yes"])
+                    .args(["--idle-timeout", &idle_timeout.as_secs_f64().to_string()])
                     .stdin(Stdio::piped())
                     .spawn()?,
             );
         }
-        if options.child {
+        if child {
             std::thread::spawn(|| {
                 let _ = io::stdin().lock().read_line(&mut String::new());
                 std::process::exit(0);
             });
         }
-        let idle_timeout = options.idle_timeout;
         server::serve(&listener, move |stream, activity| {
             let peer = stream.peer_addr();
             match echo(stream, activity, idle_timeout) {
@@ -78,55 +85,5 @@ fn echo(stream: TcpStream, activity: server::Activity, idle_timeout: Duration) -
         activity.touch();
         (&stream).write_all(&buffer[..read])?;
         total += read as u64;
-    }
-}
-
-/// The command line.
-struct Options {
-    /// Where to listen.
-    address: String,
-    /// Worker OS threads.
-    workers: usize,
-    /// How long a connection may stay silent.
-    idle_timeout: Duration,
-    /// Processes sharing the port.
-    processes: usize,
-    /// Started by `--processes`: share the port, exit when stdin closes.
-    child: bool,
-}
-
-impl Options {
-    /// Parses `--addr ADDRESS`, `--workers N`, `--idle-timeout SECONDS` and `--processes N`; exits with a usage
-    /// message on anything else.
-    fn parse(mut args: impl Iterator<Item = String>) -> Options {
-        let mut options = Options {
-            address: "127.0.0.1:7000".into(),
-            workers: std::thread::available_parallelism().map_or(1, |n| n.get()),
-            idle_timeout: Duration::from_secs(60),
-            processes: 1,
-            child: false,
-        };
-        let usage = || -> ! {
-            eprintln!(
-                "usage: echo_server [--addr 127.0.0.1:7000] [--workers N] [--idle-timeout SECONDS] [--processes N]"
-            );
-            std::process::exit(2)
-        };
-        while let Some(flag) = args.next() {
-            if flag == "--child" {
-                options.child = true;
-                continue;
-            }
-            let Some(value) = args.next() else { usage() };
-            let number = || value.parse::<f64>().ok().filter(|n| *n > 0.0).unwrap_or_else(|| usage());
-            match flag.as_str() {
-                "--addr" => options.address = value,
-                "--workers" => options.workers = number() as usize,
-                "--idle-timeout" => options.idle_timeout = Duration::from_secs_f64(number()),
-                "--processes" => options.processes = number() as usize,
-                _ => usage(),
-            }
-        }
-        options
     }
 }

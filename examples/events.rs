@@ -20,6 +20,8 @@
 //!
 //! The server prints `listening on <address>` first (port 0 picks a free port; the tests use that).
 
+#[path = "shared/args.rs"]
+mod args;
 #[path = "shared/server.rs"]
 mod server;
 
@@ -49,11 +51,12 @@ struct Shared {
 }
 
 fn main() -> io::Result<()> {
-    let arguments: Vec<String> = std::env::args().skip(1).collect();
-    let value = |name: &str| arguments.iter().position(|a| a == name).and_then(|i| arguments.get(i + 1)).cloned();
-    let address = value("--addr").unwrap_or_else(|| "127.0.0.1:7002".into());
-    let report = Duration::from_millis(value("--report-ms").map_or(1000, |v| v.parse().expect("--report-ms N")));
-    let milestone: u64 = value("--milestone").map_or(10, |v| v.parse().expect("--milestone N"));
+    let args = args::Args::parse(
+        "events [--addr 127.0.0.1:7002] [--report-ms 1000] [--milestone 10]",
+        &["--addr", "--report-ms", "--milestone"],
+    );
+    let (address, milestone) = (args.text("--addr", "127.0.0.1:7002"), args.count("--milestone", 10));
+    let report = Duration::from_millis(args.count("--report-ms", 1000));
     green::run(|| {
         let shared = Arc::new(Shared::default());
         let (shutdown, shutdown_signal) = bounded::<&str>(1);

@@ -28,6 +28,8 @@
 //!
 //! The server prints `listening on <address>` first (port 0 picks a free port; the tests use that).
 
+#[path = "shared/args.rs"]
+mod args;
 #[path = "shared/server.rs"]
 mod server;
 
@@ -45,11 +47,15 @@ const HELLO: &str = "Hello, World!";
 
 fn main() -> io::Result<()> {
     env_logger::init();
-    let options = Options::parse(std::env::args().skip(1));
-    let runtime = green::Runtime::builder().workers(options.workers).build()?;
+    let args = args::Args::parse(
+        "http_hello [--addr 127.0.0.1:8080] [--workers N] [--idle-timeout SECONDS] [--request-timeout SECONDS]",
+        &["--addr", "--workers", "--idle-timeout", "--request-timeout"],
+    );
+    let limits =
+        Limits { idle: args.seconds("--idle-timeout", 30.0), request: args.seconds("--request-timeout", 10.0) };
+    let runtime = green::Runtime::builder().workers(args.workers()).build()?;
     runtime.block_on(|| {
-        let listener = server::listen(&options.address, false);
-        let limits = options.limits;
+        let listener = server::listen(&args.text("--addr", "127.0.0.1:8080"), false);
         server::serve(&listener, move |stream, activity| {
             if let Err(error) = serve(stream, activity, limits) {
                 log::debug!("connection ended: {error}");
@@ -247,45 +253,4 @@ fn close_gracefully(mut stream: TcpStream) -> io::Result<()> {
     stream.shutdown(Shutdown::Write)?;
     let _ = green::timeout(Duration::from_secs(2), || io::copy(&mut stream, &mut io::sink()));
     Ok(())
-}
-
-/// The command line.
-struct Options {
-    /// Where to listen.
-    address: String,
-    /// Worker OS threads.
-    workers: usize,
-    /// How long a client may take.
-    limits: Limits,
-}
-
-impl Options {
-    /// Parses `--addr ADDRESS`, `--workers N`, `--idle-timeout SECONDS` and `--request-timeout SECONDS`;
-    /// exits with a usage message on anything else.
-    fn parse(mut args: impl Iterator<Item = String>) -> Options {
-        let mut options = Options {
-            address: "127.0.0.1:8080".into(),
-            workers: std::thread::available_parallelism().map_or(1, |n| n.get()),
-            limits: Limits { idle: Duration::from_secs(30), request: Duration::from_secs(10) },
-        };
-        let usage = || -> ! {
-            eprintln!(
-                "usage: http_hello [--addr 127.0.0.1:8080] [--workers N] [--idle-timeout SECONDS] \
-                 [--request-timeout SECONDS]"
-            );
-            std::process::exit(2)
-        };
-        while let Some(flag) = args.next() {
-            let Some(value) = args.next() else { usage() };
-            let number = || value.parse::<f64>().ok().filter(|n| *n > 0.0).unwrap_or_else(|| usage());
-            match flag.as_str() {
-                "--addr" => options.address = value,
-                "--workers" => options.workers = number() as usize,
-                "--idle-timeout" => options.limits.idle = Duration::from_secs_f64(number()),
-                "--request-timeout" => options.limits.request = Duration::from_secs_f64(number()),
-                _ => usage(),
-            }
-        }
-        options
-    }
 }

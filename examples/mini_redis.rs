@@ -34,6 +34,8 @@
 //!
 //! The server prints `listening on <address>` first (port 0 picks a free port; the tests use that).
 
+#[path = "shared/args.rs"]
+mod args;
 #[path = "shared/server.rs"]
 mod server;
 
@@ -58,15 +60,21 @@ const SUBSCRIBER_QUEUE: usize = 1024;
 
 fn main() -> io::Result<()> {
     env_logger::init();
-    let options = Options::parse(std::env::args().skip(1));
-    let runtime = green::Runtime::builder().workers(options.workers).build()?;
+    let args = args::Args::parse(
+        "mini_redis [--addr 127.0.0.1:6380] [--workers N] [--max-bulk BYTES] [--max-memory BYTES] \
+         [--idle-timeout SECONDS] [--request-timeout SECONDS]",
+        &["--addr", "--workers", "--max-bulk", "--max-memory", "--idle-timeout", "--request-timeout"],
+    );
+    let options = Options {
+        max_bulk: args.count("--max-bulk", 1 << 20) as usize,
+        max_memory: args.count("--max-memory", 64 << 20) as usize,
+        idle_timeout: args.seconds("--idle-timeout", 300.0),
+        request_timeout: args.seconds("--request-timeout", 10.0),
+    };
+    let runtime = green::Runtime::builder().workers(args.workers()).build()?;
     runtime.block_on(|| {
-        let listener = server::listen(&options.address, false);
-        let shared = Arc::new(Shared {
-            db: Mutex::new(Db { used: 0, ..Db::default() }),
-            channels: Mutex::default(),
-            options: options.clone(),
-        });
+        let listener = server::listen(&args.text("--addr", "127.0.0.1:6380"), false);
+        let shared = Arc::new(Shared { db: Mutex::default(), channels: Mutex::default(), options });
         let expirer = shared.clone();
         green::spawn(move || expire_forever(&expirer.db));
         let next_id = std::sync::atomic::AtomicU64::new(1);
@@ -86,7 +94,7 @@ struct Shared {
     db: Mutex<Db>,
     /// Pub/sub: channel name → subscribed connection id → its subscriber handle.
     channels: Mutex<HashMap<Vec<u8>, HashMap<u64, Subscriber>>>,
-    /// The command line.
+    /// The limits from the command line.
     options: Options,
 }
 
@@ -702,13 +710,8 @@ fn far_future() -> Instant {
     Instant::now() + Duration::from_secs(86_400 * 365 * 30)
 }
 
-/// The command line.
-#[derive(Clone)]
+/// The limits from the command line.
 struct Options {
-    /// Where to listen.
-    address: String,
-    /// Worker OS threads.
-    workers: usize,
     /// The longest bulk string accepted.
     max_bulk: usize,
     /// The most bytes of keys and values stored.
@@ -717,40 +720,4 @@ struct Options {
     idle_timeout: Duration,
     /// How long one command may take to arrive.
     request_timeout: Duration,
-}
-
-impl Options {
-    /// Parses `--addr`, `--workers`, `--max-bulk BYTES`, `--max-memory BYTES`, `--idle-timeout SECONDS` and
-    /// `--request-timeout SECONDS`; exits with a usage message on anything else.
-    fn parse(mut args: impl Iterator<Item = String>) -> Options {
-        let mut options = Options {
-            address: "127.0.0.1:6380".into(),
-            workers: std::thread::available_parallelism().map_or(1, |n| n.get()),
-            max_bulk: 1024 * 1024,
-            max_memory: 64 * 1024 * 1024,
-            idle_timeout: Duration::from_secs(300),
-            request_timeout: Duration::from_secs(10),
-        };
-        let usage = || -> ! {
-            eprintln!(
-                "usage: mini_redis [--addr 127.0.0.1:6380] [--workers N] [--max-bulk BYTES] [--max-memory BYTES] \
-                 [--idle-timeout SECONDS] [--request-timeout SECONDS]"
-            );
-            std::process::exit(2)
-        };
-        while let Some(flag) = args.next() {
-            let Some(value) = args.next() else { usage() };
-            let number = || value.parse::<f64>().ok().filter(|n| *n > 0.0).unwrap_or_else(|| usage());
-            match flag.as_str() {
-                "--addr" => options.address = value,
-                "--workers" => options.workers = number() as usize,
-                "--max-bulk" => options.max_bulk = number() as usize,
-                "--max-memory" => options.max_memory = number() as usize,
-                "--idle-timeout" => options.idle_timeout = Duration::from_secs_f64(number()),
-                "--request-timeout" => options.request_timeout = Duration::from_secs_f64(number()),
-                _ => usage(),
-            }
-        }
-        options
-    }
 }

@@ -21,6 +21,9 @@
 //! - **merging** two streams with `select!`, and **completion**: when the source ends, its channel
 //!   disconnects, each stage ends in turn and drops its sender, and the sink sees the end.
 
+#[path = "shared/args.rs"]
+mod args;
+
 use std::io;
 use std::time::{Duration, Instant};
 
@@ -38,11 +41,8 @@ enum Item {
 }
 
 fn main() -> io::Result<()> {
-    let arguments: Vec<String> = std::env::args().skip(1).collect();
-    let flag = |name: &str, default: u64| -> u64 {
-        let value = arguments.iter().position(|a| a == name).and_then(|i| arguments.get(i + 1));
-        value.map_or(default, |v| v.parse().unwrap_or_else(|_| panic!("{name} takes a number")))
-    };
+    let args = args::Args::parse("pipeline [--items 100000] [--sink-delay-us 500]", &["--items", "--sink-delay-us"]);
+    let flag = |name: &str, default: u64| args.count(name, default);
     let (items, sink_delay) = (flag("--items", 100_000), Duration::from_micros(flag("--sink-delay-us", 500)));
     green::run(|| {
         let start = Instant::now();

@@ -14,6 +14,9 @@
 //!   empty (`queue.Queue` needs `task_done`/`join` or a sentinel per consumer for this).
 //! - **nothing lost**: the consumers' counts and checksums add up to exactly what was produced.
 
+#[path = "shared/args.rs"]
+mod args;
+
 use std::io;
 use std::time::Instant;
 
@@ -23,11 +26,8 @@ use green::channel::{self, Receiver, Sender, TrySendError};
 type Tally = (u64, u64, u64);
 
 fn main() -> io::Result<()> {
-    let arguments: Vec<String> = std::env::args().skip(1).collect();
-    let flag = |name: &str, default: u64| -> u64 {
-        let value = arguments.iter().position(|a| a == name).and_then(|i| arguments.get(i + 1));
-        value.map_or(default, |v| v.parse().unwrap_or_else(|_| panic!("{name} takes a number")))
-    };
+    let args = args::Args::parse("producer_consumer [--items 1000000] [--capacity 64]", &["--items", "--capacity"]);
+    let flag = |name: &str, default: u64| args.count(name, default);
     let (items, capacity) = (flag("--items", 1_000_000), flag("--capacity", 64) as usize);
     let (producers, consumers) = (5u64, 4);
     let per_producer = items / producers;

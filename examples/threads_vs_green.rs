@@ -18,6 +18,9 @@
 //!   checks timers and sockets only every 61 switches. Long computations belong in `green::offload`, which
 //!   runs them on a pool of OS threads while the green thread parks: the heartbeat stays on time.
 
+#[path = "shared/args.rs"]
+mod args;
+
 use std::io::{self, BufRead, Read, Write};
 use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -25,18 +28,18 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 fn main() -> io::Result<()> {
-    let arguments: Vec<String> = std::env::args().skip(1).collect();
-    let flag = |name: &str, default: u64| -> u64 {
-        let value = arguments.iter().position(|a| a == name).and_then(|i| arguments.get(i + 1));
-        value.map_or(default, |v| v.parse().unwrap_or_else(|_| panic!("{name} takes a number")))
-    };
+    let args = args::Args::parse(
+        "threads_vs_green [--requests 10000] [--pool 100] [--delay-ms 50] [--cpu-iterations N]",
+        &["--requests", "--pool", "--delay-ms", "--cpu-iterations", "--serve"],
+    );
+    let flag = |name: &str, default: u64| args.count(name, default);
     let (requests, pool, delay) = (flag("--requests", 10_000), flag("--pool", 100), flag("--delay-ms", 50));
-    if arguments.iter().any(|a| a == "--serve") {
+    if args.value("--serve").is_some() {
         return serve(Duration::from_millis(delay));
     }
     raise_descriptor_limit();
     let mut server = Command::new(std::env::current_exe()?)
-        .args(["--serve", "--delay-ms", &delay.to_string()])
+        .args(["--serve", "yes", "--delay-ms", &delay.to_string()])
         .stdin(Stdio::piped()) // the server exits when this pipe closes
         .stdout(Stdio::piped())
         .spawn()?;
