@@ -286,3 +286,63 @@ impl From<std::net::TcpListener> for TcpListener {
         TcpListener::from(OwnedFd::from(listener))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The listen backlog of a listening socket, as the kernel reports it (`TCP_INFO`'s `tcpi_sacked` holds
+    /// `sk_max_ack_backlog` for a socket in the LISTEN state).
+    fn backlog(listener: &TcpListener) -> u32 {
+        // SAFETY: tcp_info is plain integers, for which all zeroes is a valid value.
+        let mut info: libc::tcp_info = unsafe { std::mem::zeroed() };
+        let mut size = std::mem::size_of::<libc::tcp_info>() as libc::socklen_t;
+        // SAFETY: getsockopt writes at most `size` bytes into `info`, a live local of that size.
+        let result = unsafe {
+            libc::getsockopt(
+                listener.as_raw_fd(),
+                libc::IPPROTO_TCP,
+                libc::TCP_INFO,
+                std::ptr::addr_of_mut!(info).cast(),
+                &mut size,
+            )
+        };
+        assert_eq!(result, 0, "{}", io::Error::last_os_error());
+        info.tcpi_sacked
+    }
+
+    #[test]
+    fn bind_listens_with_the_documented_backlog_and_another_can_be_chosen() {
+        let somaxconn: u32 = std::fs::read_to_string("/proc/sys/net/core/somaxconn")
+            .ok()
+            .and_then(|text| text.trim().parse().ok())
+            .unwrap_or(DEFAULT_BACKLOG);
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        assert_eq!(backlog(&listener), DEFAULT_BACKLOG.min(somaxconn));
+        let listener = TcpListener::bind_with_backlog("127.0.0.1:0", 17).unwrap();
+        assert_eq!(backlog(&listener), 17);
+        let listener = TcpListener::bind_with_backlog("[::1]:0", 33);
+        if let Ok(listener) = listener {
+            assert_eq!(backlog(&listener), 33); // (IPv6 loopback may be missing in a container)
+        }
+    }
+
+    #[test]
+    fn reuse_port_lets_two_listeners_share_a_port() {
+        let first = TcpListener::builder().reuse_port(true).bind("127.0.0.1:0").unwrap();
+        let address = first.local_addr().unwrap();
+        let second = TcpListener::builder().reuse_port(true).bind(address).unwrap();
+        assert_eq!(second.local_addr().unwrap(), address);
+        let error = TcpListener::bind(address).unwrap_err();
+        assert_eq!(error.kind(), io::ErrorKind::AddrInUse);
+        // Connections to the port reach one of the two.
+        let _client = std::net::TcpStream::connect(address).unwrap();
+        first.set_nonblocking(true).unwrap();
+        second.set_nonblocking(true).unwrap();
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        while first.accept().is_err() && second.accept().is_err() {
+            assert!(std::time::Instant::now() < deadline, "neither listener got the connection");
+            std::thread::yield_now();
+        }
+    }
+}
