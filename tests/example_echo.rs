@@ -126,3 +126,20 @@ fn echo_server_scales_out_to_processes_sharing_the_port() {
         }
     });
 }
+
+/// A taken port: the second server exits with a message naming the address and `--addr`.
+#[test]
+fn a_taken_port_is_reported_with_the_address_and_the_flag() {
+    util::watchdog(Duration::from_secs(30), || {
+        let (_server, address) = Example::server("echo_server", &[]);
+        for name in ["echo_server", "http_hello", "chat", "mini_redis", "events"] {
+            let output = std::process::Command::new(example_process::path(name))
+                .args(["--addr", &address.to_string()])
+                .output()
+                .unwrap();
+            let stderr = String::from_utf8_lossy(&output.stderr);
+            assert_eq!(output.status.code(), Some(1), "{name}: {stderr}");
+            assert!(stderr.contains(&format!("cannot listen on {address}")) && stderr.contains("--addr"), "{stderr}");
+        }
+    });
+}
