@@ -29,8 +29,9 @@
 //!   arguments get `-ERR ...` and the connection goes on. A command must arrive whole within
 //!   `--request-timeout` seconds (10), a silent connection is closed after `--idle-timeout` (300), a client
 //!   that never reads its replies blocks only its own green thread and is closed when a write has waited
-//!   that long; replies are flushed every 64 KiB, the keys are bounded by `--max-memory` (64 MiB; beyond it
-//!   writes get `-OOM`), and the accept loop sheds the quietest connections when descriptors run out.
+//!   that long; replies are flushed every 64 KiB, a command may not exceed twice `--max-bulk`, a subscriber's
+//!   queue 8 MiB, the keys `--max-memory` (64 MiB; beyond it writes get `-OOM`), and the accept loop sheds the
+//!   quietest connections when descriptors run out.
 //!
 //! The server prints `listening on <address>` first (port 0 picks a free port; the tests use that).
 
@@ -42,6 +43,7 @@ mod server;
 use std::collections::{BTreeSet, HashMap, HashSet};
 use std::io::{self, Read, Write};
 use std::net::Shutdown;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -55,8 +57,10 @@ const FLUSH_AT: usize = 64 * 1024;
 const MAX_LINE: usize = 64 * 1024;
 /// The most arguments in one command.
 const MAX_ARGUMENTS: usize = 1024 * 1024;
-/// Messages that may wait for one subscriber.
+/// Messages that may wait for one subscriber...
 const SUBSCRIBER_QUEUE: usize = 1024;
+/// ...and bytes (Redis's default hard limit for pub/sub clients is 32 MiB).
+const SUBSCRIBER_BYTES: usize = 8 << 20;
 
 fn main() -> io::Result<()> {
     env_logger::init();
@@ -77,9 +81,9 @@ fn main() -> io::Result<()> {
         let shared = Arc::new(Shared { db: Mutex::default(), channels: Mutex::default(), options });
         let expirer = shared.clone();
         green::spawn(move || expire_forever(&expirer.db));
-        let next_id = std::sync::atomic::AtomicU64::new(1);
+        let next_id = AtomicU64::new(1);
         server::serve(&listener, move |stream, activity| {
-            let id = next_id.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            let id = next_id.fetch_add(1, Ordering::Relaxed);
             let mut connection = Connection { id, stream: Arc::new(stream), shared: shared.clone(), subscribed: None };
             if let Err(error) = connection.serve(&activity) {
                 log::debug!("connection {id}: {error}");
@@ -173,6 +177,8 @@ fn expire_forever(db: &Mutex<Db>) {
 struct Subscriber {
     /// Its writer's queue of encoded messages.
     push: Sender<Arc<[u8]>>,
+    /// Bytes in that queue.
+    queued: Arc<AtomicUsize>,
     /// Its socket, shut down if it falls too far behind.
     socket: Arc<TcpStream>,
 }
@@ -195,6 +201,8 @@ struct Subscription {
     channels: HashSet<Vec<u8>>,
     /// Its writer's queue, through which every reply and message then goes (so they stay in order).
     push: Sender<Arc<[u8]>>,
+    /// Bytes in that queue.
+    queued: Arc<AtomicUsize>,
 }
 
 /// What the parser found at the start of the buffer.
@@ -232,6 +240,12 @@ impl Connection {
                         if quit {
                             return Ok(());
                         }
+                    }
+                    Parsed::Incomplete if received.len() - consumed > options.max_bulk * 2 + MAX_LINE => {
+                        // Many bulk strings, each under the limit, could still add up without end.
+                        out.extend_from_slice(b"-ERR Protocol error: command too large\r\n");
+                        self.reply(&mut out)?;
+                        return self.stream.shutdown(Shutdown::Both);
                     }
                     Parsed::Incomplete => break,
                     Parsed::Error(error) => {
@@ -276,7 +290,8 @@ impl Connection {
         }
         match &self.subscribed {
             None => (&*self.stream).write_all(out)?,
-            Some(Subscription { push, .. }) => {
+            Some(Subscription { push, queued, .. }) => {
+                queued.fetch_add(out.len(), Ordering::Relaxed);
                 push.send(out.as_slice().into()).map_err(|_| io::ErrorKind::BrokenPipe)?
             }
         }
@@ -469,13 +484,13 @@ impl Connection {
         let mut channels = self.shared.channels.lock().unwrap();
         let Some(subscribers) = channels.get_mut(channel) else { return 0 };
         let mut received = 0;
-        subscribers.retain(|id, subscriber| match subscriber.push.try_send(encoded.clone()) {
-            Ok(()) => {
+        subscribers.retain(|id, subscriber| {
+            let queued = subscriber.queued.fetch_add(encoded.len(), Ordering::Relaxed) + encoded.len();
+            if queued <= SUBSCRIBER_BYTES && subscriber.push.try_send(encoded.clone()).is_ok() {
                 received += 1;
                 true
-            }
-            Err(_) => {
-                log::info!("disconnecting subscriber {id}: {SUBSCRIBER_QUEUE} messages waiting");
+            } else {
+                log::info!("disconnecting subscriber {id}: its queue is full ({queued} bytes)");
                 let _ = subscriber.socket.shutdown(Shutdown::Both);
                 false
             }
@@ -487,18 +502,19 @@ impl Connection {
     fn subscribe(&mut self, channels: &[Vec<u8>], out: &mut Vec<u8>) {
         if self.subscribed.is_none() {
             let (push, queue) = channel::bounded(SUBSCRIBER_QUEUE);
-            let stream = self.stream.clone();
-            green::spawn(move || write_pushed(&stream, queue));
+            let (stream, queued) = (self.stream.clone(), Arc::new(AtomicUsize::new(0)));
+            let writer_queued = queued.clone();
+            green::spawn(move || write_pushed(&stream, queue, &writer_queued));
             // The replies so far go first, then everything through the writer.
             let _ = (&*self.stream).write_all(out);
             out.clear();
-            self.subscribed = Some(Subscription { channels: HashSet::new(), push });
+            self.subscribed = Some(Subscription { channels: HashSet::new(), push, queued });
         }
-        let Subscription { channels: mine, push } = self.subscribed.as_mut().expect("subscribed above");
+        let Subscription { channels: mine, push, queued } = self.subscribed.as_mut().expect("subscribed above");
         let mut table = self.shared.channels.lock().unwrap();
         for channel in channels {
             mine.insert(channel.clone());
-            let subscriber = Subscriber { push: push.clone(), socket: self.stream.clone() };
+            let subscriber = Subscriber { push: push.clone(), queued: queued.clone(), socket: self.stream.clone() };
             table.entry(channel.clone()).or_default().insert(self.id, subscriber);
             array(out, 3);
             bulk(out, Some(b"subscribe"));
@@ -545,7 +561,7 @@ impl Drop for Connection {
 }
 
 /// A subscribed connection's writer: writes replies and messages in order until the queue closes.
-fn write_pushed(mut stream: &TcpStream, queue: Receiver<Arc<[u8]>>) {
+fn write_pushed(mut stream: &TcpStream, queue: Receiver<Arc<[u8]>>, queued: &AtomicUsize) {
     let mut batch = Vec::new();
     while let Ok(first) = queue.recv() {
         batch.clear();
@@ -556,6 +572,7 @@ fn write_pushed(mut stream: &TcpStream, queue: Receiver<Arc<[u8]>>) {
             let _ = stream.shutdown(Shutdown::Both);
             return;
         }
+        queued.fetch_sub(batch.len(), Ordering::Relaxed);
     }
 }
 

@@ -159,7 +159,6 @@ fn request<S: Read + Write>(connect: impl FnOnce() -> io::Result<S>) -> usize {
 
 /// The server (child process): answers each connection's byte after `delay`; exits when stdin closes.
 fn serve(delay: Duration) -> io::Result<()> {
-    raise_descriptor_limit();
     std::thread::spawn(|| std::process::exit(io::stdin().read(&mut [0]).map_or(1, |_| 0)));
     green::run(|| {
         let listener = green::net::TcpListener::bind_with_backlog("127.0.0.1:0", 4096)?;
@@ -194,7 +193,8 @@ fn heartbeat(stop: &AtomicBool) -> Duration {
     worst
 }
 
-/// Raises the soft descriptor limit to the hard one: 10,000 connections need 10,000 descriptors.
+/// Raises the soft descriptor limit to the hard one (the server child inherits it): 10,000 connections need
+/// 10,000 descriptors.
 fn raise_descriptor_limit() {
     let mut limit = libc::rlimit { rlim_cur: 0, rlim_max: 0 };
     // SAFETY: getrlimit and setrlimit read and write one `rlimit`, a live local.

@@ -225,6 +225,13 @@ fn malformed_input_gets_an_error_and_a_close() {
             assert_eq!(c.reply(), error);
             c.assert_closed();
         }
+        // Bulk strings each under the limit that add up to a command too large.
+        let (_small, small) = Example::server("mini_redis", &["--max-bulk", "1000"]);
+        let mut c = Client::connect(small);
+        let bulk = format!("$1000\r\n{}\r\n", "b".repeat(1000));
+        let _ = c.reader.get_mut().write_all(format!("*1000\r\n{}", bulk.repeat(100)).as_bytes());
+        assert_eq!(c.reply(), "ERR Protocol error: command too large");
+        c.assert_closed();
         // An inline line over 64 KiB without a newline.
         let mut c = Client::connect(address);
         let _ = c.reader.get_mut().write_all(&vec![b'a'; 100 * 1024]);
@@ -394,8 +401,8 @@ fn redis_benchmark_completes_without_errors() {
     });
 }
 
-/// A subscriber that never reads is disconnected once its queue is full: PUBLISH never waits on it and the
-/// server's memory stays bounded.
+/// A subscriber that never reads is disconnected once its queue is full (8 MiB or 1,024 messages): PUBLISH
+/// never waits on it and the server's memory stays bounded.
 #[test]
 fn a_subscriber_that_never_reads_is_disconnected() {
     util::watchdog(Duration::from_secs(60), || {
@@ -403,12 +410,13 @@ fn a_subscriber_that_never_reads_is_disconnected() {
         let mut subscriber = Client::connect(address);
         assert_eq!(subscriber.call(&["SUBSCRIBE", "firehose"]), "subscribe\nfirehose\n1");
         let mut publisher = Client::connect(address);
-        let message = "m".repeat(16 * 1024);
+        let message = "m".repeat(64 * 1024);
         let mut published = 0;
         while publisher.call(&["PUBLISH", "firehose", &message]) == "1" {
             published += 1;
             assert!(published < 100_000, "the subscriber was never disconnected");
         }
-        assert!(published >= 1024, "disconnected after only {published} messages");
+        // 8 MiB of 64 KiB messages is 128 of them, plus what the socket buffers held.
+        assert!(published >= 128, "disconnected after only {published} messages");
     });
 }
