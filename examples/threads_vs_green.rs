@@ -24,7 +24,6 @@ mod args;
 use std::io::{self, BufRead, Read, Write};
 use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 fn main() -> io::Result<()> {
@@ -99,23 +98,22 @@ fn main() -> io::Result<()> {
     println!("\nA 1 ms heartbeat sharing one worker with a green thread that computes {iterations} iterations:");
     let runtime = green::Runtime::builder().workers(1).build()?;
     for how in ["never parking", "calling yield_now() every 100k", "inside green::offload"] {
+        let stop = AtomicBool::new(false);
         let late = runtime.block_on(|| {
-            let stop = Arc::new(AtomicBool::new(false));
-            let heartbeat = green::spawn({
-                let stop = stop.clone();
-                move || heartbeat(&stop)
-            });
-            green::sleep(Duration::from_millis(5));
-            match how {
-                "never parking" => compute(1, iterations),
-                "inside green::offload" => green::offload(|| compute(1, iterations)),
-                _ => (0..iterations / 100_000).fold(1, |x, _| {
-                    green::yield_now();
-                    compute(x, 100_000)
-                }),
-            };
-            stop.store(true, Ordering::Relaxed);
-            heartbeat.join().unwrap()
+            green::scope(|s| {
+                let heartbeat = s.spawn(|| heartbeat(&stop));
+                green::sleep(Duration::from_millis(5));
+                match how {
+                    "never parking" => compute(1, iterations),
+                    "inside green::offload" => green::offload(|| compute(1, iterations)),
+                    _ => (0..iterations / 100_000).fold(1, |x, _| {
+                        green::yield_now();
+                        compute(x, 100_000)
+                    }),
+                };
+                stop.store(true, Ordering::Relaxed);
+                heartbeat.join().unwrap()
+            })
         });
         println!("  computing {how:<31}: heartbeat up to {:>6.1} ms late", late.as_secs_f64() * 1e3);
     }
