@@ -13,6 +13,7 @@ use example_process::Example;
 /// before the next: every byte comes back unchanged, and the checksums of all traffic agree.
 #[test]
 fn echo_server_round_trips_with_fifty_concurrent_clients() {
+    example_process::path("echo_server"); // built before the watchdog starts: building is slow, not a hang
     util::watchdog(Duration::from_secs(60), || {
         let (_server, address) = Example::server("echo_server", &["--workers", "2"]);
         let clients: Vec<_> = (0..50u64)
@@ -53,6 +54,8 @@ fn echo_server_round_trips_with_fifty_concurrent_clients() {
 /// The load generator runs for one second against the server and reports a positive rate and latencies.
 #[test]
 fn echo_client_measures_echo_server() {
+    example_process::path("echo_server"); // built before the watchdog starts: building is slow, not a hang
+    example_process::path("echo_client");
     util::watchdog(Duration::from_secs(60), || {
         let (_server, address) = Example::server("echo_server", &[]);
         let address = address.to_string();
@@ -80,6 +83,7 @@ fn checksum(bytes: &[u8]) -> u64 {
 /// stays open.
 #[test]
 fn echo_server_closes_idle_connections() {
+    example_process::path("echo_server"); // built before the watchdog starts: building is slow, not a hang
     util::watchdog(Duration::from_secs(30), || {
         let (_server, address) = Example::server("echo_server", &["--idle-timeout", "0.5"]);
         let mut idle = TcpStream::connect(address).unwrap();
@@ -96,6 +100,7 @@ fn echo_server_closes_idle_connections() {
 /// descriptors: normal clients keep being served.
 #[test]
 fn echo_server_survives_slowloris_under_a_low_descriptor_limit() {
+    example_process::path("echo_server"); // built before the watchdog starts: building is slow, not a hang
     util::watchdog(Duration::from_secs(60), || {
         let (_server, address) =
             Example::server_with_file_limit("echo_server", &["--workers", "1"], example_process::SLOWLORIS_FILE_LIMIT);
@@ -114,6 +119,7 @@ fn echo_server_survives_slowloris_under_a_low_descriptor_limit() {
 /// `--processes 2`: two processes listen on one port (each prints the same address) and clients are served.
 #[test]
 fn echo_server_scales_out_to_processes_sharing_the_port() {
+    example_process::path("echo_server"); // built before the watchdog starts: building is slow, not a hang
     util::watchdog(Duration::from_secs(30), || {
         let (mut server, address) = Example::server("echo_server", &["--processes", "2", "--workers", "1"]);
         assert_eq!(server.line().trim(), format!("listening on {address}"));
@@ -130,13 +136,15 @@ fn echo_server_scales_out_to_processes_sharing_the_port() {
 /// A taken port: the second server exits with a message naming the address and `--addr`.
 #[test]
 fn a_taken_port_is_reported_with_the_address_and_the_flag() {
-    util::watchdog(Duration::from_secs(30), || {
+    // Build the five servers first: building is slow, not a hang.
+    let servers: Vec<_> = ["echo_server", "http_hello", "chat", "mini_redis", "events"]
+        .into_iter()
+        .map(|name| (name, example_process::path(name)))
+        .collect();
+    util::watchdog(Duration::from_secs(30), move || {
         let (_server, address) = Example::server("echo_server", &[]);
-        for name in ["echo_server", "http_hello", "chat", "mini_redis", "events"] {
-            let output = std::process::Command::new(example_process::path(name))
-                .args(["--addr", &address.to_string()])
-                .output()
-                .unwrap();
+        for (name, path) in servers {
+            let output = std::process::Command::new(path).args(["--addr", &address.to_string()]).output().unwrap();
             let stderr = String::from_utf8_lossy(&output.stderr);
             assert_eq!(output.status.code(), Some(1), "{name}: {stderr}");
             assert!(stderr.contains(&format!("cannot listen on {address}")) && stderr.contains("--addr"), "{stderr}");
