@@ -60,8 +60,7 @@ impl Client {
 /// Three clients: each one's line reaches the two others and not itself; joins and leaves are announced.
 #[test]
 fn lines_reach_every_other_client_and_departures_are_announced() {
-    example_process::path("chat"); // built before the watchdog starts: building is slow, not a hang
-    util::watchdog(Duration::from_secs(30), || {
+    example_process::watchdog("chat", Duration::from_secs(30), || {
         let (_server, address) = Example::server("chat", &[]);
         let mut a = Client::join(address);
         let mut b = Client::join(address);
@@ -92,8 +91,7 @@ fn lines_reach_every_other_client_and_departures_are_announced() {
 /// 4 KiB is fine.
 #[test]
 fn overlong_line_is_rejected_with_an_error_line() {
-    example_process::path("chat"); // built before the watchdog starts: building is slow, not a hang
-    util::watchdog(Duration::from_secs(30), || {
+    example_process::watchdog("chat", Duration::from_secs(30), || {
         let (_server, address) = Example::server("chat", &[]);
         let mut a = Client::join(address);
         let mut b = Client::join(address);
@@ -114,8 +112,7 @@ fn overlong_line_is_rejected_with_an_error_line() {
 /// A client that never reads is dropped once its queue fills, and the others get every line meanwhile.
 #[test]
 fn a_client_that_stops_reading_is_dropped_without_holding_up_the_others() {
-    example_process::path("chat"); // built before the watchdog starts: building is slow, not a hang
-    util::watchdog(Duration::from_secs(60), || {
+    example_process::watchdog("chat", Duration::from_secs(60), || {
         let (_server, address) = Example::server("chat", &[]);
         let mut talker = Client::join(address);
         let mut listener = Client::join(address);
@@ -234,8 +231,7 @@ fn shrink_receive_buffer(stream: &TcpStream) {
 #[test]
 fn mass_drop_of_stuck_clients_keeps_the_server_and_the_healthy_readers() {
     const STUCK: usize = 200;
-    example_process::path("chat"); // built before the watchdog starts: building is slow, not a hang
-    util::watchdog(Duration::from_secs(120), || {
+    example_process::watchdog("chat", Duration::from_secs(120), || {
         let (_server, address) = Example::server("chat", &["--slow-timeout", "0.5"]);
         let mut talker = Client::join(address);
         let mut readers: Vec<Client> = (0..2).map(|_| Client::join(address)).collect();
@@ -297,8 +293,7 @@ fn mass_drop_of_stuck_clients_keeps_the_server_and_the_healthy_readers() {
 /// none of them is dropped.
 #[test]
 fn a_fast_talker_is_slowed_and_no_reader_is_dropped() {
-    example_process::path("chat"); // built before the watchdog starts: building is slow, not a hang
-    util::watchdog(Duration::from_secs(120), || {
+    example_process::watchdog("chat", Duration::from_secs(120), || {
         let (_server, address) = Example::server("chat", &[]);
         let talker = Client::join(address);
         let listeners: Vec<Client> = (0..15).map(|_| Client::join(address)).collect();
@@ -353,8 +348,7 @@ impl Conversation for SlowReader {
 /// A client silent for the idle timeout is disconnected and its departure announced.
 #[test]
 fn idle_clients_are_disconnected() {
-    example_process::path("chat"); // built before the watchdog starts: building is slow, not a hang
-    util::watchdog(Duration::from_secs(30), || {
+    example_process::watchdog("chat", Duration::from_secs(30), || {
         let (_server, address) = Example::server("chat", &["--idle-timeout", "1"]);
         let mut a = Client::join(address);
         let b = Client::join(address);
@@ -379,8 +373,7 @@ fn idle_clients_are_disconnected() {
 /// descriptors: new clients still join and chat.
 #[test]
 fn chat_survives_slowloris_under_a_low_descriptor_limit() {
-    example_process::path("chat"); // built before the watchdog starts: building is slow, not a hang
-    util::watchdog(Duration::from_secs(60), || {
+    example_process::watchdog("chat", Duration::from_secs(60), || {
         let (_server, address) = Example::server_with_file_limit("chat", &[], example_process::SLOWLORIS_FILE_LIMIT);
         example_process::assert_survives_slowloris(address, b"x", b'x', |address| {
             let stream = TcpStream::connect(address)?;

@@ -8,8 +8,7 @@ use std::time::Duration;
 
 #[test]
 fn downloads_fetches_every_page_with_retries_and_timeouts() {
-    example_process::path("downloads"); // built before the watchdog starts: building is slow, not a hang
-    util::watchdog(Duration::from_secs(120), || {
+    example_process::watchdog("downloads", Duration::from_secs(120), || {
         let output =
             example_process::run("downloads", &["--urls", "300", "--concurrency", "20", "--timeout-ms", "300"]);
         let stdout = String::from_utf8_lossy(&output.stdout);

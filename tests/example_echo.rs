@@ -13,8 +13,7 @@ use example_process::Example;
 /// before the next: every byte comes back unchanged, and the checksums of all traffic agree.
 #[test]
 fn echo_server_round_trips_with_fifty_concurrent_clients() {
-    example_process::path("echo_server"); // built before the watchdog starts: building is slow, not a hang
-    util::watchdog(Duration::from_secs(60), || {
+    example_process::watchdog("echo_server", Duration::from_secs(60), || {
         let (_server, address) = Example::server("echo_server", &["--workers", "2"]);
         let clients: Vec<_> = (0..50u64)
             .map(|client| {
@@ -54,9 +53,8 @@ fn echo_server_round_trips_with_fifty_concurrent_clients() {
 /// The load generator runs for one second against the server and reports a positive rate and latencies.
 #[test]
 fn echo_client_measures_echo_server() {
-    example_process::path("echo_server"); // built before the watchdog starts: building is slow, not a hang
-    example_process::path("echo_client");
-    util::watchdog(Duration::from_secs(60), || {
+    example_process::path("echo_client"); // built before the watchdog starts: slow, not a hang
+    example_process::watchdog("echo_server", Duration::from_secs(60), || {
         let (_server, address) = Example::server("echo_server", &[]);
         let address = address.to_string();
         let args = ["--addr", &address, "--connections", "20", "--seconds", "1", "--size", "64"];
@@ -83,8 +81,7 @@ fn checksum(bytes: &[u8]) -> u64 {
 /// stays open.
 #[test]
 fn echo_server_closes_idle_connections() {
-    example_process::path("echo_server"); // built before the watchdog starts: building is slow, not a hang
-    util::watchdog(Duration::from_secs(30), || {
+    example_process::watchdog("echo_server", Duration::from_secs(30), || {
         let (_server, address) = Example::server("echo_server", &["--idle-timeout", "0.5"]);
         let mut idle = TcpStream::connect(address).unwrap();
         idle.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
@@ -100,8 +97,7 @@ fn echo_server_closes_idle_connections() {
 /// descriptors: normal clients keep being served.
 #[test]
 fn echo_server_survives_slowloris_under_a_low_descriptor_limit() {
-    example_process::path("echo_server"); // built before the watchdog starts: building is slow, not a hang
-    util::watchdog(Duration::from_secs(60), || {
+    example_process::watchdog("echo_server", Duration::from_secs(60), || {
         let (_server, address) =
             Example::server_with_file_limit("echo_server", &["--workers", "1"], example_process::SLOWLORIS_FILE_LIMIT);
         example_process::assert_survives_slowloris(address, b"x", b'x', |address| {
@@ -119,8 +115,7 @@ fn echo_server_survives_slowloris_under_a_low_descriptor_limit() {
 /// `--processes 2`: two processes listen on one port (each prints the same address) and clients are served.
 #[test]
 fn echo_server_scales_out_to_processes_sharing_the_port() {
-    example_process::path("echo_server"); // built before the watchdog starts: building is slow, not a hang
-    util::watchdog(Duration::from_secs(30), || {
+    example_process::watchdog("echo_server", Duration::from_secs(30), || {
         let (mut server, address) = Example::server("echo_server", &["--processes", "2", "--workers", "1"]);
         assert_eq!(server.line().trim(), format!("listening on {address}"));
         for _ in 0..20 {

@@ -25,8 +25,7 @@ fn read_until(example: &mut Example, wanted: &str) -> Vec<String> {
 
 #[test]
 fn events_reacts_to_lines_ticks_and_ctrl_c() {
-    example_process::path("events"); // built before the watchdog starts: building is slow, not a hang
-    util::watchdog(Duration::from_secs(30), || {
+    example_process::watchdog("events", Duration::from_secs(30), || {
         let (mut events, address) = Example::server("events", &["--milestone", "3", "--report-ms", "100"]);
         let mut a = TcpStream::connect(address).unwrap();
         let mut b = TcpStream::connect(address).unwrap();
@@ -45,8 +44,7 @@ fn events_reacts_to_lines_ticks_and_ctrl_c() {
 
 #[test]
 fn events_stops_when_a_client_says_quit() {
-    example_process::path("events"); // built before the watchdog starts: building is slow, not a hang
-    util::watchdog(Duration::from_secs(30), || {
+    example_process::watchdog("events", Duration::from_secs(30), || {
         let (mut events, address) = Example::server("events", &["--milestone", "100"]);
         let mut a = TcpStream::connect(address).unwrap();
         a.write_all(b"hello\nquit\n").unwrap();

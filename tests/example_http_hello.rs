@@ -86,8 +86,7 @@ impl Client {
 /// Several requests, one after the other, on one connection.
 #[test]
 fn keep_alive_serves_several_requests_on_one_connection() {
-    example_process::path("http_hello"); // built before the watchdog starts: building is slow, not a hang
-    util::watchdog(Duration::from_secs(30), || {
+    example_process::watchdog("http_hello", Duration::from_secs(30), || {
         let (_server, address) = Example::server("http_hello", &[]);
         let mut client = Client::connect(address);
         for _ in 0..5 {
@@ -106,8 +105,7 @@ fn keep_alive_serves_several_requests_on_one_connection() {
 /// last asks to close.
 #[test]
 fn pipelined_requests_are_answered_in_order() {
-    example_process::path("http_hello"); // built before the watchdog starts: building is slow, not a hang
-    util::watchdog(Duration::from_secs(30), || {
+    example_process::watchdog("http_hello", Duration::from_secs(30), || {
         let (_server, address) = Example::server("http_hello", &[]);
         let mut client = Client::connect(address);
         client.send(
@@ -126,8 +124,7 @@ fn pipelined_requests_are_answered_in_order() {
 /// A request split across writes (and a body announced by Content-Length) is answered once complete.
 #[test]
 fn a_request_split_across_writes_is_answered_once_complete() {
-    example_process::path("http_hello"); // built before the watchdog starts: building is slow, not a hang
-    util::watchdog(Duration::from_secs(30), || {
+    example_process::watchdog("http_hello", Duration::from_secs(30), || {
         let (_server, address) = Example::server("http_hello", &[]);
         let mut client = Client::connect(address);
         client.send(b"POST / HTTP/1.1\r\nHost: te");
@@ -144,8 +141,7 @@ fn a_request_split_across_writes_is_answered_once_complete() {
 /// `Connection: close` (HTTP/1.1) and a plain HTTP/1.0 request each get one answer, then a close.
 #[test]
 fn connection_close_and_http_1_0_close_after_the_answer() {
-    example_process::path("http_hello"); // built before the watchdog starts: building is slow, not a hang
-    util::watchdog(Duration::from_secs(30), || {
+    example_process::watchdog("http_hello", Duration::from_secs(30), || {
         let (_server, address) = Example::server("http_hello", &[]);
         let mut client = Client::connect(address);
         client.send(b"GET / HTTP/1.1\r\nHost: test\r\nConnection: close\r\n\r\n");
@@ -162,8 +158,7 @@ fn connection_close_and_http_1_0_close_after_the_answer() {
 /// Malformed requests get a 400 and a closed connection; the server keeps serving others.
 #[test]
 fn malformed_requests_get_400_and_close() {
-    example_process::path("http_hello"); // built before the watchdog starts: building is slow, not a hang
-    util::watchdog(Duration::from_secs(30), || {
+    example_process::watchdog("http_hello", Duration::from_secs(30), || {
         let (_server, address) = Example::server("http_hello", &[]);
         let bad: [&[u8]; 6] = [
             b"GARBAGE\r\n\r\n",
@@ -194,8 +189,7 @@ fn malformed_requests_get_400_and_close() {
 /// header section ever ends.
 #[test]
 fn oversized_header_gets_400() {
-    example_process::path("http_hello"); // built before the watchdog starts: building is slow, not a hang
-    util::watchdog(Duration::from_secs(30), || {
+    example_process::watchdog("http_hello", Duration::from_secs(30), || {
         let (_server, address) = Example::server("http_hello", &[]);
         for terminated in [false, true] {
             let mut client = Client::connect(address);
@@ -215,8 +209,7 @@ fn oversized_header_gets_400() {
 /// A client that sends nothing is dropped after the idle timeout (half a second here).
 #[test]
 fn idle_client_is_dropped_after_the_idle_timeout() {
-    example_process::path("http_hello"); // built before the watchdog starts: building is slow, not a hang
-    util::watchdog(Duration::from_secs(30), || {
+    example_process::watchdog("http_hello", Duration::from_secs(30), || {
         let (_server, address) = Example::server("http_hello", &["--idle-timeout", "0.5"]);
         let mut idle = Client::connect(address);
         let start = Instant::now();
@@ -236,8 +229,7 @@ fn idle_client_is_dropped_after_the_idle_timeout() {
 /// well within any per-read timeout) gets a 408 and a close after about one second.
 #[test]
 fn a_request_sent_byte_by_byte_is_cut_off_at_the_request_deadline() {
-    example_process::path("http_hello"); // built before the watchdog starts: building is slow, not a hang
-    util::watchdog(Duration::from_secs(30), || {
+    example_process::watchdog("http_hello", Duration::from_secs(30), || {
         let (_server, address) = Example::server("http_hello", &["--idle-timeout", "0.5", "--request-timeout", "1"]);
         let mut slow = Client::connect(address);
         let start = Instant::now();
@@ -261,8 +253,7 @@ fn a_request_sent_byte_by_byte_is_cut_off_at_the_request_deadline() {
 /// Requests with bare LF line endings (as `nc` and some clients send) are answered.
 #[test]
 fn bare_lf_requests_are_answered() {
-    example_process::path("http_hello"); // built before the watchdog starts: building is slow, not a hang
-    util::watchdog(Duration::from_secs(30), || {
+    example_process::watchdog("http_hello", Duration::from_secs(30), || {
         let (_server, address) = Example::server("http_hello", &[]);
         let mut client = Client::connect(address);
         client.send(b"GET / HTTP/1.1\nHost: test\n\nGET / HTTP/1.1\r\nHost: test\nConnection: close\r\n\n");
@@ -276,8 +267,7 @@ fn bare_lf_requests_are_answered() {
 /// shedding can help): normal clients keep being served.
 #[test]
 fn slowloris_under_a_low_descriptor_limit_does_not_lock_out_normal_clients() {
-    example_process::path("http_hello"); // built before the watchdog starts: building is slow, not a hang
-    util::watchdog(Duration::from_secs(60), || {
+    example_process::watchdog("http_hello", Duration::from_secs(60), || {
         let (_server, address) = Example::server_with_file_limit(
             "http_hello",
             &["--idle-timeout", "60", "--request-timeout", "60"],

@@ -77,8 +77,7 @@ fn encode(arguments: &[&str]) -> Vec<u8> {
 /// Every command, with the answers Redis gives.
 #[test]
 fn every_command_answers_as_redis_does() {
-    example_process::path("mini_redis"); // built before the watchdog starts: building is slow, not a hang
-    util::watchdog(Duration::from_secs(30), || {
+    example_process::watchdog("mini_redis", Duration::from_secs(30), || {
         let (_server, address) = Example::server("mini_redis", &[]);
         let mut c = Client::connect(address);
         let expect = [
@@ -135,8 +134,7 @@ fn every_command_answers_as_redis_does() {
 /// thread (the key count in KEYS drops without anyone reading the keys).
 #[test]
 fn keys_expire() {
-    example_process::path("mini_redis"); // built before the watchdog starts: building is slow, not a hang
-    util::watchdog(Duration::from_secs(30), || {
+    example_process::watchdog("mini_redis", Duration::from_secs(30), || {
         let (_server, address) = Example::server("mini_redis", &[]);
         let mut c = Client::connect(address);
         assert_eq!(c.call(&["SET", "short", "v", "PX", "200"]), "OK");
@@ -158,8 +156,7 @@ fn keys_expire() {
 /// 10,000 commands in one write get 10,000 answers in order.
 #[test]
 fn pipelined_commands_are_answered_in_order() {
-    example_process::path("mini_redis"); // built before the watchdog starts: building is slow, not a hang
-    util::watchdog(Duration::from_secs(60), || {
+    example_process::watchdog("mini_redis", Duration::from_secs(60), || {
         let (_server, address) = Example::server("mini_redis", &[]);
         let mut c = Client::connect(address);
         let mut batch = Vec::new();
@@ -185,8 +182,7 @@ fn pipelined_commands_are_answered_in_order() {
 /// only pub/sub commands are allowed meanwhile.
 #[test]
 fn publish_reaches_subscribers() {
-    example_process::path("mini_redis"); // built before the watchdog starts: building is slow, not a hang
-    util::watchdog(Duration::from_secs(30), || {
+    example_process::watchdog("mini_redis", Duration::from_secs(30), || {
         let (_server, address) = Example::server("mini_redis", &[]);
         let mut subscriber = Client::connect(address);
         let mut publisher = Client::connect(address);
@@ -214,8 +210,7 @@ fn publish_reaches_subscribers() {
 /// Malformed input gets `-ERR Protocol error` and a close; the server keeps serving others.
 #[test]
 fn malformed_input_gets_an_error_and_a_close() {
-    example_process::path("mini_redis"); // built before the watchdog starts: building is slow, not a hang
-    util::watchdog(Duration::from_secs(30), || {
+    example_process::watchdog("mini_redis", Duration::from_secs(30), || {
         let (_server, address) = Example::server("mini_redis", &[]);
         for (input, error) in [
             (&b"*1\r\n$1073741824\r\n"[..], "ERR Protocol error: invalid bulk length"),
@@ -254,8 +249,7 @@ fn malformed_input_gets_an_error_and_a_close() {
 /// closes the stuck connection.
 #[test]
 fn a_client_that_never_reads_cannot_grow_memory() {
-    example_process::path("mini_redis"); // built before the watchdog starts: building is slow, not a hang
-    util::watchdog(Duration::from_secs(60), || {
+    example_process::watchdog("mini_redis", Duration::from_secs(60), || {
         let (server, address) = Example::server("mini_redis", &["--idle-timeout", "2"]);
         let mut c = Client::connect(address);
         assert_eq!(c.call(&["SET", "big", &"x".repeat(64 * 1024)]), "OK");
@@ -295,8 +289,7 @@ fn a_client_that_never_reads_cannot_grow_memory() {
 /// Idle connections close after the idle timeout; a command trickling in is cut off at the request timeout.
 #[test]
 fn idle_and_slow_connections_are_closed() {
-    example_process::path("mini_redis"); // built before the watchdog starts: building is slow, not a hang
-    util::watchdog(Duration::from_secs(30), || {
+    example_process::watchdog("mini_redis", Duration::from_secs(30), || {
         let (_server, address) = Example::server("mini_redis", &["--idle-timeout", "0.5", "--request-timeout", "1"]);
         let mut idle = Client::connect(address);
         let start = Instant::now();
@@ -317,8 +310,7 @@ fn idle_and_slow_connections_are_closed() {
 /// 150 slowloris connections against a server limited to 64 descriptors: normal clients are served.
 #[test]
 fn mini_redis_survives_slowloris_under_a_low_descriptor_limit() {
-    example_process::path("mini_redis"); // built before the watchdog starts: building is slow, not a hang
-    util::watchdog(Duration::from_secs(60), || {
+    example_process::watchdog("mini_redis", Duration::from_secs(60), || {
         let (_server, address) =
             Example::server_with_file_limit("mini_redis", &[], example_process::SLOWLORIS_FILE_LIMIT);
         example_process::assert_survives_slowloris(address, b"*1\r\n$100000\r\n", b'a', |address| {
@@ -348,8 +340,7 @@ fn redis_cli_round_trips_every_command() {
     if !have_tool("redis-cli") {
         return;
     }
-    example_process::path("mini_redis"); // built before the watchdog starts: building is slow, not a hang
-    util::watchdog(Duration::from_secs(60), || {
+    example_process::watchdog("mini_redis", Duration::from_secs(60), || {
         let (_server, address) = Example::server("mini_redis", &[]);
         for (command, answer) in [
             (&["PING"][..], "PONG"),
@@ -390,8 +381,7 @@ fn redis_benchmark_completes_without_errors() {
     if !have_tool("redis-benchmark") {
         return;
     }
-    example_process::path("mini_redis"); // built before the watchdog starts: building is slow, not a hang
-    util::watchdog(Duration::from_secs(300), || {
+    example_process::watchdog("mini_redis", Duration::from_secs(300), || {
         let (_server, address) = Example::server("mini_redis", &[]);
         let requests = if cfg!(debug_assertions) { "20000" } else { "100000" };
         for pipeline in ["1", "16"] {
@@ -415,8 +405,7 @@ fn redis_benchmark_completes_without_errors() {
 /// never waits on it and the server's memory stays bounded.
 #[test]
 fn a_subscriber_that_never_reads_is_disconnected() {
-    example_process::path("mini_redis"); // built before the watchdog starts: building is slow, not a hang
-    util::watchdog(Duration::from_secs(60), || {
+    example_process::watchdog("mini_redis", Duration::from_secs(60), || {
         let (_server, address) = Example::server("mini_redis", &[]);
         let mut subscriber = Client::connect(address);
         assert_eq!(subscriber.call(&["SUBSCRIBE", "firehose"]), "subscribe\nfirehose\n1");

@@ -8,8 +8,7 @@ use std::time::Duration;
 
 #[test]
 fn pipeline_delivers_everything_and_shows_back_pressure() {
-    example_process::path("pipeline"); // built before the watchdog starts: building is slow, not a hang
-    util::watchdog(Duration::from_secs(60), || {
+    example_process::watchdog("pipeline", Duration::from_secs(60), || {
         let items = 3000u64;
         let output = example_process::run("pipeline", &["--items", "3000", "--sink-delay-us", "3000"]);
         let stdout = String::from_utf8_lossy(&output.stdout);

@@ -7,8 +7,7 @@ use std::time::Duration;
 
 #[test]
 fn pool_map_returns_results_in_order_and_as_completed() {
-    example_process::path("pool_map"); // built before the watchdog starts: building is slow, not a hang
-    util::watchdog(Duration::from_secs(60), || {
+    example_process::watchdog("pool_map", Duration::from_secs(60), || {
         let output = example_process::run("pool_map", &[]);
         let stdout = String::from_utf8_lossy(&output.stdout);
         assert!(output.status.success(), "{stdout}");

@@ -8,8 +8,7 @@ use std::time::Duration;
 
 #[test]
 fn producer_consumer_loses_nothing_and_shows_back_pressure() {
-    example_process::path("producer_consumer"); // built before the watchdog starts: building is slow, not a hang
-    util::watchdog(Duration::from_secs(60), || {
+    example_process::watchdog("producer_consumer", Duration::from_secs(60), || {
         let output = example_process::run("producer_consumer", &["--items", "50000", "--capacity", "4"]);
         let stdout = String::from_utf8_lossy(&output.stdout);
         assert!(output.status.success(), "{stdout}");

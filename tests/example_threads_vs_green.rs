@@ -8,8 +8,7 @@ use std::time::Duration;
 
 #[test]
 fn threads_vs_green_answers_every_request_in_every_model() {
-    example_process::path("threads_vs_green"); // built before the watchdog starts: building is slow, not a hang
-    util::watchdog(Duration::from_secs(120), || {
+    example_process::watchdog("threads_vs_green", Duration::from_secs(120), || {
         let output = example_process::run(
             "threads_vs_green",
             &["--requests", "200", "--pool", "20", "--cpu-iterations", "2000000"],

@@ -7,8 +7,7 @@ use std::time::Duration;
 
 #[test]
 fn tour_runs_every_step() {
-    example_process::path("tour"); // built before the watchdog starts: building is slow, not a hang
-    util::watchdog(Duration::from_secs(180), || {
+    example_process::watchdog("tour", Duration::from_secs(180), || {
         let output = example_process::run("tour", &[]);
         let stdout = String::from_utf8_lossy(&output.stdout);
         assert!(output.status.success(), "{stdout}");

@@ -131,6 +131,16 @@ pub fn run(name: &str, args: &[&str]) -> Output {
         .unwrap_or_else(|error| panic!("cannot run example {name}: {error}"))
 }
 
+/// Builds example `name` if needed (slow under load, but not a hang), then runs `body` under the watchdog.
+pub fn watchdog<T: Send + 'static>(
+    name: &str,
+    limit: std::time::Duration,
+    body: impl FnOnce() -> T + Send + 'static,
+) -> T {
+    path(name);
+    crate::util::watchdog(limit, body)
+}
+
 /// The path of example `name`'s binary, built first if missing or stale.
 pub fn path(name: &str) -> PathBuf {
     // target/<profile>/deps/<this test> -> target/<profile>
