@@ -65,7 +65,9 @@ fn main() -> io::Result<()> {
         let listener = server::listen(&address, false);
         let accepting = {
             let shared = shared.clone();
-            green::spawn(move || server::serve(&listener, move |stream, _| read_lines(stream, &lines, &shared)))
+            green::spawn(move || {
+                server::serve(&listener, move |stream, activity| read_lines(stream, &activity, &lines, &shared))
+            })
         };
         let watcher = {
             let shared = shared.clone();
@@ -111,13 +113,19 @@ fn main() -> io::Result<()> {
 }
 
 /// A socket reader: waits until the loop is ready, then sends each line until end of file or shutdown.
-fn read_lines(stream: green::net::TcpStream, lines: &Sender<(u64, String)>, shared: &Shared) {
+fn read_lines(
+    stream: green::net::TcpStream,
+    activity: &server::Activity,
+    lines: &Sender<(u64, String)>,
+    shared: &Shared,
+) {
     static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
     let connection = NEXT.fetch_add(1, Ordering::Relaxed);
     shared.ready.wait();
     let _ = stream.set_read_timeout(Some(Duration::from_secs(300))); // idle connections close
     for line in BufReader::new(&stream).take(1 << 20).lines() {
         let Ok(line) = line else { break };
+        activity.touch(); // a whole line: this connection is not one to shed when descriptors run out
         if shared.stopping.is_set() || lines.send((connection, line)).is_err() {
             break;
         }

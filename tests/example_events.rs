@@ -53,3 +53,23 @@ fn events_stops_when_a_client_says_quit() {
         assert!(events.wait().success());
     });
 }
+
+/// 150 slowloris connections (a byte every half second, never a whole line) against the server limited to 64
+/// descriptors: lines from normal clients still reach the event loop.
+#[test]
+fn events_survives_slowloris_under_a_low_descriptor_limit() {
+    example_process::watchdog("events", Duration::from_secs(60), || {
+        let (events, address) =
+            Example::server_with_file_limit("events", &["--milestone", "1000"], example_process::SLOWLORIS_FILE_LIMIT);
+        let (events, sent) = (std::cell::RefCell::new(events), std::cell::Cell::new(0));
+        example_process::assert_survives_slowloris(address, b"x", b'x', |address| {
+            let mut client = TcpStream::connect(address)?;
+            sent.set(sent.get() + 1);
+            writeln!(client, "normal {}", sent.get())?;
+            let wanted = format!("normal {}", sent.get());
+            let mut events = events.borrow_mut();
+            while !events.line().trim_end().ends_with(&wanted) {}
+            Ok(())
+        });
+    });
+}
