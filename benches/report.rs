@@ -4,7 +4,7 @@
 //! Run: `cargo bench --bench report` (about 3 minutes on 2 cores). Add `-- --only spawn,echo` to run some
 //! sections; a partial run writes its files under `target/report-partial/` instead. Run without `--bench` (as
 //! `cargo test --benches` does), it only checks in a few seconds that every server answers and every child
-//! process gives a result. Sections: spawn, yield, park, channel, mutex, echo, http, timers, memory, max.
+//! process gives a result. Sections: spawn, yield, park, channel, mutex, echo, http, timers, memory, max, redis.
 //!
 //! Each per-operation cell calibrates its iteration count in a warm-up so one repetition takes ~20 ms, then
 //! takes the median of 15 repetitions; whole-run cells (1,000,000 messages, 100,000 sleepers, a contended
@@ -26,6 +26,8 @@ mod children;
 mod machine;
 #[path = "report/measure.rs"]
 mod measure;
+#[path = "report/redis.rs"]
+mod redis;
 #[path = "report/render.rs"]
 mod render;
 
@@ -84,7 +86,7 @@ impl Report {
 type Section = (&'static str, fn(&mut Report));
 
 /// Every section, in report order.
-const SECTIONS: [Section; 10] = [
+const SECTIONS: [Section; 11] = [
     ("spawn", spawn_join),
     ("yield", yield_now),
     ("park", park_pingpong),
@@ -95,7 +97,16 @@ const SECTIONS: [Section; 10] = [
     ("timers", timers),
     ("memory", memory),
     ("max", max_green),
+    ("redis", mini_redis),
 ];
+
+/// 11. The mini-redis example against redis-server (`report/redis.rs`); a note instead when not installed.
+fn mini_redis(report: &mut Report) {
+    match redis::tables() {
+        Ok(tables) => report.tables.extend(tables),
+        Err(skipped) => report.notes.push(skipped),
+    }
+}
 
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();

@@ -10,6 +10,9 @@
 //! no locks while measuring); the main green thread joins them all, merges the vectors and sorts once.
 //! Works against any echo server (`socat TCP-LISTEN:7000,fork EXEC:cat` too).
 
+#[path = "shared/args.rs"]
+mod args;
+
 use std::io::{self, Read, Write};
 use std::time::{Duration, Instant};
 
@@ -17,7 +20,16 @@ use green::net::TcpStream;
 
 fn main() -> io::Result<()> {
     env_logger::init();
-    let options = Options::parse(std::env::args().skip(1));
+    let args = args::Args::parse(
+        "echo_client [--addr 127.0.0.1:7000] [--connections 50] [--seconds 5] [--size 64]",
+        &["--addr", "--connections", "--seconds", "--size"],
+    );
+    let options = Options {
+        address: args.text("--addr", "127.0.0.1:7000"),
+        connections: args.count("--connections", 50) as usize,
+        duration: args.seconds("--seconds", 5.0),
+        size: args.count("--size", 64) as usize,
+    };
     green::run(|| run(&options))
 }
 
@@ -85,29 +97,4 @@ struct Options {
     duration: Duration,
     /// Bytes per message.
     size: usize,
-}
-
-impl Options {
-    /// Parses `--addr`, `--connections`, `--seconds` and `--size`; exits with a usage message on anything
-    /// else.
-    fn parse(mut args: impl Iterator<Item = String>) -> Options {
-        let mut options =
-            Options { address: "127.0.0.1:7000".into(), connections: 50, duration: Duration::from_secs(5), size: 64 };
-        let usage = || -> ! {
-            eprintln!("usage: echo_client [--addr 127.0.0.1:7000] [--connections 50] [--seconds 5] [--size 64]");
-            std::process::exit(2)
-        };
-        while let Some(flag) = args.next() {
-            let Some(value) = args.next() else { usage() };
-            let number = || value.parse::<f64>().ok().filter(|n| *n > 0.0).unwrap_or_else(|| usage());
-            match flag.as_str() {
-                "--addr" => options.address = value,
-                "--connections" => options.connections = number() as usize,
-                "--seconds" => options.duration = Duration::from_secs_f64(number()),
-                "--size" => options.size = number() as usize,
-                _ => usage(),
-            }
-        }
-        options
-    }
 }

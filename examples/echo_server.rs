@@ -6,83 +6,84 @@
 //!
 //! Each connection gets a green thread running the loop you would write with `std::net` and one OS thread
 //! per connection: `read` what arrived, `write_all` it back. Here `read` parks only that green thread, so
-//! thousands of connections share `--workers` OS threads (default: one per core). The accept loop uses
-//! `incoming()`, which rides out transient accept errors: when the process runs out of descriptors
-//! (`EMFILE`) it logs one warning and pauses instead of spinning or dying (see `green::net`'s docs).
+//! thousands of connections share `--workers` OS threads (default: one per core).
+//!
+//! Hostile clients: a connection silent for `--idle-timeout` seconds (default 60) is closed, and when the
+//! process runs out of descriptors the accept loop sheds the connections quiet the longest instead of
+//! refusing new clients forever (`examples/shared/server.rs`).
+//!
+//! Scaling out: `--processes N` starts N processes that each listen on the same port with `SO_REUSEPORT`;
+//! the kernel spreads new connections between them. This is how a service built on `green` (a one-process
+//! runtime) uses more machines' worth of cores or survives a crashed process: several processes, one port.
 //!
 //! The server prints `listening on <address>` first (port 0 picks a free port; the tests use that).
 //! Log connections with `RUST_LOG=debug`.
 
-use std::io::{self, Read, Write};
+#[path = "shared/args.rs"]
+mod args;
+#[path = "shared/server.rs"]
+mod server;
 
-use green::net::{TcpListener, TcpStream};
+use std::io::{self, BufRead, Read, Write};
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+use green::net::TcpStream;
 
 fn main() -> io::Result<()> {
     env_logger::init();
-    let options = Options::parse(std::env::args().skip(1));
-    let runtime = green::Runtime::builder().workers(options.workers).build()?;
-    runtime.block_on(|| serve(&options.address))
-}
-
-/// Accepts connections forever, each served by its own green thread.
-fn serve(address: &str) -> io::Result<()> {
-    let listener = TcpListener::bind(address)?;
-    println!("listening on {}", listener.local_addr()?);
-    for stream in listener.incoming() {
-        let stream = stream?;
-        green::spawn(move || {
+    let args = args::Args::parse(
+        "echo_server [--addr 127.0.0.1:7000] [--workers N] [--idle-timeout SECONDS] [--processes N]",
+        &["--addr", "--workers", "--idle-timeout", "--processes", "--child"],
+    );
+    let (address, workers, processes) =
+        (args.text("--addr", "127.0.0.1:7000"), args.workers(), args.count("--processes", 1));
+    let (idle_timeout, child) = (args.seconds("--idle-timeout", 60.0), args.value("--child").is_some());
+    let runtime = green::Runtime::builder().workers(workers).build()?;
+    runtime.block_on(|| {
+        let listener = server::listen(&address, processes > 1 || child);
+        let address = listener.local_addr()?.to_string(); // the port resolved, if 0 was asked
+                                                          // The other processes share the port this one resolved; each exits when our end of its stdin closes.
+        let mut children = Vec::new();
+        for _ in 1..processes {
+            children.push(
+                Command::new(std::env::current_exe()?)
+                    .args(["--addr", &address, "--workers", &workers.to_string(), "--child", "yes"])
+                    .args(["--idle-timeout", &idle_timeout.as_secs_f64().to_string()])
+                    .stdin(Stdio::piped())
+                    .spawn()?,
+            );
+        }
+        if child {
+            std::thread::spawn(|| {
+                let _ = io::stdin().lock().read_line(&mut String::new());
+                std::process::exit(0);
+            });
+        }
+        server::serve(&listener, move |stream, activity| {
             let peer = stream.peer_addr();
-            match echo(stream) {
+            match echo(stream, activity, idle_timeout) {
                 Ok(bytes) => log::debug!("{peer:?}: closed after echoing {bytes} bytes"),
                 Err(error) => log::debug!("{peer:?}: {error}"),
             }
-        });
-    }
-    unreachable!("incoming() never ends")
+        })
+    })
 }
 
-/// Writes back everything the peer sends until it closes; returns the byte count.
-fn echo(mut stream: TcpStream) -> io::Result<u64> {
+/// Writes back everything the peer sends until it closes or stays silent for `idle_timeout`; returns the
+/// byte count.
+fn echo(stream: TcpStream, activity: server::Activity, idle_timeout: Duration) -> io::Result<u64> {
+    stream.set_read_timeout(Some(idle_timeout))?;
     let mut buffer = [0; 4096];
     let mut total = 0;
     loop {
-        let read = stream.read(&mut buffer)?;
+        // An expired read timeout is an error (`WouldBlock`, as std reports it): the connection closes.
+        let read = (&stream).read(&mut buffer)?;
         if read == 0 {
             return Ok(total);
         }
-        stream.write_all(&buffer[..read])?;
+        activity.touch();
+        (&stream).write_all(&buffer[..read])?;
         total += read as u64;
-    }
-}
-
-/// The command line.
-struct Options {
-    /// Where to listen.
-    address: String,
-    /// Worker OS threads.
-    workers: usize,
-}
-
-impl Options {
-    /// Parses `--addr ADDRESS` and `--workers N`; exits with a usage message on anything else.
-    fn parse(mut args: impl Iterator<Item = String>) -> Options {
-        let mut options = Options {
-            address: "127.0.0.1:7000".into(),
-            workers: std::thread::available_parallelism().map_or(1, |n| n.get()),
-        };
-        while let Some(flag) = args.next() {
-            let value = args.next();
-            match (flag.as_str(), value) {
-                ("--addr", Some(value)) => options.address = value,
-                ("--workers", Some(value)) if value.parse::<usize>().is_ok_and(|n| n > 0) => {
-                    options.workers = value.parse().unwrap();
-                }
-                _ => {
-                    eprintln!("usage: echo_server [--addr 127.0.0.1:7000] [--workers N]");
-                    std::process::exit(2);
-                }
-            }
-        }
-        options
     }
 }

@@ -1,7 +1,8 @@
 //! A small HTTP/1.1 server answering `Hello, World!`, one green thread per connection, with keep-alive and
 //! pipelining, written as blocking code with a twenty-line request parser.
 //!
-//! Run it:  `cargo run --release --example http_hello -- --addr 127.0.0.1:8080 [--workers N] [--timeout 30]`
+//! Run it:  `cargo run --release --example http_hello -- --addr 127.0.0.1:8080 [--workers N]
+//!           [--idle-timeout 30] [--request-timeout 10]`
 //! Talk to it:
 //! - `curl -v http://127.0.0.1:8080/` (twice on one connection: `curl -v http://127.0.0.1:8080/{a,b}`)
 //! - `wrk -t2 -c100 -d5s http://127.0.0.1:8080/`
@@ -14,18 +15,29 @@
 //! in order with one write (a pipelining client sends several before reading), keeps the incomplete tail,
 //! and reads again. The connection stays open (HTTP/1.1's default, or HTTP/1.0 with
 //! `Connection: keep-alive`) until the client asks to close, sends something malformed — a bad request line
-//! or header, a header section over 8 KiB — which gets `400 Bad Request`, or stays silent for `--timeout`
-//! seconds (a read timeout on the socket; each read is bounded, not the whole request). Request bodies
+//! or header, a header section over 8 KiB — which gets `400 Bad Request`, or is too slow. Lines may end with
+//! CRLF or a bare LF.
+//!
+//! Hostile clients: between requests a client may stay silent `--idle-timeout` seconds (default 30); once a
+//! request has begun, all of it must arrive within `--request-timeout` seconds (default 10) or it gets
+//! `408 Request Timeout` and the connection closes. The deadline is for the whole request, not for each
+//! read, so a "slowloris" client sending one byte every few seconds is cut off too. When descriptors run
+//! out, the accept loop sheds the connections quiet the longest (`examples/shared/server.rs`). Request bodies
 //! announced by `Content-Length` are skipped; `Transfer-Encoding` is refused with a 400.
 //! Omitted for brevity: the `Date` header, and `Expect: 100-continue`.
 //!
 //! The server prints `listening on <address>` first (port 0 picks a free port; the tests use that).
 
+#[path = "shared/args.rs"]
+mod args;
+#[path = "shared/server.rs"]
+mod server;
+
 use std::io::{self, Read, Write};
 use std::net::Shutdown;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
-use green::net::{TcpListener, TcpStream};
+use green::net::TcpStream;
 
 /// The largest header section (request line and headers) accepted, and the largest whole request.
 const MAX_REQUEST: usize = 8 * 1024;
@@ -35,29 +47,38 @@ const HELLO: &str = "Hello, World!";
 
 fn main() -> io::Result<()> {
     env_logger::init();
-    let options = Options::parse(std::env::args().skip(1));
-    let runtime = green::Runtime::builder().workers(options.workers).build()?;
+    let args = args::Args::parse(
+        "http_hello [--addr 127.0.0.1:8080] [--workers N] [--idle-timeout SECONDS] [--request-timeout SECONDS]",
+        &["--addr", "--workers", "--idle-timeout", "--request-timeout"],
+    );
+    let limits =
+        Limits { idle: args.seconds("--idle-timeout", 30.0), request: args.seconds("--request-timeout", 10.0) };
+    let runtime = green::Runtime::builder().workers(args.workers()).build()?;
     runtime.block_on(|| {
-        let listener = TcpListener::bind(options.address.as_str())?;
-        println!("listening on {}", listener.local_addr()?);
-        for stream in listener.incoming() {
-            let stream = stream?;
-            let timeout = options.timeout;
-            green::spawn(move || {
-                if let Err(error) = serve(stream, timeout) {
-                    log::debug!("connection ended: {error}");
-                }
-            });
-        }
-        unreachable!("incoming() never ends")
+        let listener = server::listen(&args.text("--addr", "127.0.0.1:8080"), false);
+        server::serve(&listener, move |stream, activity| {
+            if let Err(error) = serve(stream, activity, limits) {
+                log::debug!("connection ended: {error}");
+            }
+        })
     })
 }
 
-/// Serves one connection: answers requests until the client closes, asks to close, errs or idles.
-fn serve(mut stream: TcpStream, idle_timeout: Duration) -> io::Result<()> {
-    stream.set_read_timeout(Some(idle_timeout))?;
+/// How long a client may take.
+#[derive(Clone, Copy)]
+struct Limits {
+    /// From a request's first byte to its last.
+    request: Duration,
+    /// Between requests (before a request's first byte).
+    idle: Duration,
+}
+
+/// Serves one connection: answers requests until the client closes, asks to close, errs, idles or is too
+/// slow to send a request.
+fn serve(mut stream: TcpStream, activity: server::Activity, limits: Limits) -> io::Result<()> {
     let mut received = Vec::with_capacity(4096);
     let mut responses = Vec::with_capacity(4096);
+    let mut waiting_since = Instant::now(); // the end of the last answer, or the start of a request
     loop {
         // Answer every complete request in the buffer, in order, with one write.
         let mut consumed = 0;
@@ -78,22 +99,38 @@ fn serve(mut stream: TcpStream, idle_timeout: Duration) -> io::Result<()> {
             }
         }
         received.drain(..consumed);
-        stream.write_all(&responses)?;
+        (&stream).write_all(&responses)?;
+        if !responses.is_empty() {
+            waiting_since = Instant::now();
+            activity.touch();
+        }
         responses.clear();
         if close {
             return close_gracefully(stream);
         }
 
+        // The time left: for the rest of the request if it has begun, else for the next one to begin. The
+        // whole request counts, not each read: a client sending a byte every few seconds is still cut off.
+        let limit = if received.is_empty() { limits.idle } else { limits.request };
         let mut chunk = [0; 4096];
-        match stream.read(&mut chunk) {
-            Ok(0) => return Ok(()), // the client closed
-            Ok(read) => received.extend_from_slice(&chunk[..read]),
-            // The read timeout expired (std reports it as `WouldBlock` on Unix): drop the idle client.
-            Err(error) if error.kind() == io::ErrorKind::WouldBlock => {
-                log::debug!("dropping a client idle for {idle_timeout:?}");
+        match green::deadline(waiting_since + limit, || stream.read(&mut chunk)) {
+            Ok(Ok(0)) => return Ok(()), // the client closed
+            Ok(Ok(read)) => {
+                if received.is_empty() {
+                    waiting_since = Instant::now(); // a request begins
+                }
+                received.extend_from_slice(&chunk[..read]);
+            }
+            Ok(Err(error)) => return Err(error),
+            Err(_elapsed) if received.is_empty() => {
+                log::debug!("dropping a client idle for {:?}", limits.idle);
                 return Ok(());
             }
-            Err(error) => return Err(error),
+            Err(_elapsed) => {
+                log::debug!("dropping a client whose request took over {:?}", limits.request);
+                stream.write_all(b"HTTP/1.1 408 Request Timeout\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")?;
+                return Ok(());
+            }
         }
     }
 }
@@ -111,11 +148,12 @@ struct Request {
 /// Parses the request at the start of `bytes`: `Ok(None)` if it is not complete yet, `Err` if it is
 /// malformed or too large.
 fn parse(bytes: &[u8]) -> Result<Option<Request>, &'static str> {
-    let Some(end) = bytes.windows(4).position(|window| window == b"\r\n\r\n") else {
+    let Some((head, header_length)) = header_section(bytes) else {
         return if bytes.len() > MAX_REQUEST { Err("header section too large") } else { Ok(None) };
     };
-    let head = std::str::from_utf8(&bytes[..end]).map_err(|_| "header section is not UTF-8")?;
-    let mut lines = head.split("\r\n");
+    let head = std::str::from_utf8(head).map_err(|_| "header section is not UTF-8")?;
+    // Lines end with CRLF, or a bare LF as many clients (and `nc`) send and common servers accept.
+    let mut lines = head.split('\n').map(|line| line.strip_suffix('\r').unwrap_or(line));
 
     // The request line: `METHOD SP TARGET SP VERSION`.
     let mut parts = lines.next().unwrap_or_default().split(' ');
@@ -159,7 +197,7 @@ fn parse(bytes: &[u8]) -> Result<Option<Request>, &'static str> {
         return Err("HTTP/1.1 request without Host");
     }
 
-    let length = end + 4 + body.unwrap_or(0);
+    let length = header_length + body.unwrap_or(0);
     if length > MAX_REQUEST {
         return Err("request too large");
     }
@@ -167,6 +205,19 @@ fn parse(bytes: &[u8]) -> Result<Option<Request>, &'static str> {
         return Ok(None); // the body is still on its way
     }
     Ok(Some(Request { length, keep_alive: !close && (http_1_1 || keep_alive), head_only: method == "HEAD" }))
+}
+
+/// Finds the end of the header section (the first empty line, CRLF or LF): returns the header lines without
+/// the empty line, and the length of the whole section.
+fn header_section(bytes: &[u8]) -> Option<(&[u8], usize)> {
+    let mut line_start = 0;
+    for (index, _) in bytes.iter().enumerate().filter(|(_, &byte)| byte == b'\n') {
+        if matches!(&bytes[line_start..index], b"" | b"\r") {
+            return Some((&bytes[..line_start.saturating_sub(1)], index + 1));
+        }
+        line_start = index + 1;
+    }
+    None
 }
 
 /// Whether `text` is a non-empty HTTP token (a method or a header name).
@@ -202,41 +253,4 @@ fn close_gracefully(mut stream: TcpStream) -> io::Result<()> {
     stream.shutdown(Shutdown::Write)?;
     let _ = green::timeout(Duration::from_secs(2), || io::copy(&mut stream, &mut io::sink()));
     Ok(())
-}
-
-/// The command line.
-struct Options {
-    /// Where to listen.
-    address: String,
-    /// Worker OS threads.
-    workers: usize,
-    /// How long a client may stay silent.
-    timeout: Duration,
-}
-
-impl Options {
-    /// Parses `--addr ADDRESS`, `--workers N` and `--timeout SECONDS`; exits with a usage message on
-    /// anything else.
-    fn parse(mut args: impl Iterator<Item = String>) -> Options {
-        let mut options = Options {
-            address: "127.0.0.1:8080".into(),
-            workers: std::thread::available_parallelism().map_or(1, |n| n.get()),
-            timeout: Duration::from_secs(30),
-        };
-        let usage = || -> ! {
-            eprintln!("usage: http_hello [--addr 127.0.0.1:8080] [--workers N] [--timeout SECONDS]");
-            std::process::exit(2)
-        };
-        while let Some(flag) = args.next() {
-            let Some(value) = args.next() else { usage() };
-            let number = || value.parse::<f64>().ok().filter(|n| *n > 0.0).unwrap_or_else(|| usage());
-            match flag.as_str() {
-                "--addr" => options.address = value,
-                "--workers" => options.workers = number() as usize,
-                "--timeout" => options.timeout = Duration::from_secs_f64(number()),
-                _ => usage(),
-            }
-        }
-        options
-    }
 }

@@ -86,7 +86,7 @@ impl Client {
 /// Several requests, one after the other, on one connection.
 #[test]
 fn keep_alive_serves_several_requests_on_one_connection() {
-    util::watchdog(Duration::from_secs(30), || {
+    example_process::watchdog("http_hello", Duration::from_secs(30), || {
         let (_server, address) = Example::server("http_hello", &[]);
         let mut client = Client::connect(address);
         for _ in 0..5 {
@@ -105,7 +105,7 @@ fn keep_alive_serves_several_requests_on_one_connection() {
 /// last asks to close.
 #[test]
 fn pipelined_requests_are_answered_in_order() {
-    util::watchdog(Duration::from_secs(30), || {
+    example_process::watchdog("http_hello", Duration::from_secs(30), || {
         let (_server, address) = Example::server("http_hello", &[]);
         let mut client = Client::connect(address);
         client.send(
@@ -124,7 +124,7 @@ fn pipelined_requests_are_answered_in_order() {
 /// A request split across writes (and a body announced by Content-Length) is answered once complete.
 #[test]
 fn a_request_split_across_writes_is_answered_once_complete() {
-    util::watchdog(Duration::from_secs(30), || {
+    example_process::watchdog("http_hello", Duration::from_secs(30), || {
         let (_server, address) = Example::server("http_hello", &[]);
         let mut client = Client::connect(address);
         client.send(b"POST / HTTP/1.1\r\nHost: te");
@@ -141,7 +141,7 @@ fn a_request_split_across_writes_is_answered_once_complete() {
 /// `Connection: close` (HTTP/1.1) and a plain HTTP/1.0 request each get one answer, then a close.
 #[test]
 fn connection_close_and_http_1_0_close_after_the_answer() {
-    util::watchdog(Duration::from_secs(30), || {
+    example_process::watchdog("http_hello", Duration::from_secs(30), || {
         let (_server, address) = Example::server("http_hello", &[]);
         let mut client = Client::connect(address);
         client.send(b"GET / HTTP/1.1\r\nHost: test\r\nConnection: close\r\n\r\n");
@@ -158,7 +158,7 @@ fn connection_close_and_http_1_0_close_after_the_answer() {
 /// Malformed requests get a 400 and a closed connection; the server keeps serving others.
 #[test]
 fn malformed_requests_get_400_and_close() {
-    util::watchdog(Duration::from_secs(30), || {
+    example_process::watchdog("http_hello", Duration::from_secs(30), || {
         let (_server, address) = Example::server("http_hello", &[]);
         let bad: [&[u8]; 6] = [
             b"GARBAGE\r\n\r\n",
@@ -189,7 +189,7 @@ fn malformed_requests_get_400_and_close() {
 /// header section ever ends.
 #[test]
 fn oversized_header_gets_400() {
-    util::watchdog(Duration::from_secs(30), || {
+    example_process::watchdog("http_hello", Duration::from_secs(30), || {
         let (_server, address) = Example::server("http_hello", &[]);
         for terminated in [false, true] {
             let mut client = Client::connect(address);
@@ -206,20 +206,79 @@ fn oversized_header_gets_400() {
     });
 }
 
-/// A client that sends nothing is dropped after the read timeout (half a second here).
+/// A client that sends nothing is dropped after the idle timeout (half a second here).
 #[test]
-fn idle_client_is_dropped_after_the_read_timeout() {
-    util::watchdog(Duration::from_secs(30), || {
-        let (_server, address) = Example::server("http_hello", &["--timeout", "0.5"]);
+fn idle_client_is_dropped_after_the_idle_timeout() {
+    example_process::watchdog("http_hello", Duration::from_secs(30), || {
+        let (_server, address) = Example::server("http_hello", &["--idle-timeout", "0.5"]);
         let mut idle = Client::connect(address);
         let start = Instant::now();
         idle.assert_closed();
         let waited = start.elapsed();
         assert!(waited >= Duration::from_millis(400) && waited < Duration::from_secs(10), "{waited:?}");
 
-        // Half a request, then silence: dropped as well.
+        // Between requests too.
+        let mut client = Client::connect(address);
+        client.send(GET.as_bytes());
+        client.assert_hello("keep-alive");
+        client.assert_closed();
+    });
+}
+
+/// A request must arrive whole within the request timeout: a client sending a byte every 100 ms (each read
+/// well within any per-read timeout) gets a 408 and a close after about one second.
+#[test]
+fn a_request_sent_byte_by_byte_is_cut_off_at_the_request_deadline() {
+    example_process::watchdog("http_hello", Duration::from_secs(30), || {
+        let (_server, address) = Example::server("http_hello", &["--idle-timeout", "0.5", "--request-timeout", "1"]);
         let mut slow = Client::connect(address);
-        slow.send(b"GET / HTTP/1.1\r\n");
-        slow.assert_closed();
+        let start = Instant::now();
+        let request = b"GET / HTTP/1.1\r\nHost: test\r\nX-Slow: aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa";
+        for byte in request {
+            if slow.reader.get_mut().write_all(&[*byte]).is_err() {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(100));
+            if start.elapsed() > Duration::from_secs(3) {
+                break;
+            }
+        }
+        let response = slow.response(false);
+        let waited = start.elapsed();
+        assert_eq!(response.status, 408);
+        assert!(waited >= Duration::from_millis(900) && waited < Duration::from_secs(3), "{waited:?}");
+    });
+}
+
+/// Requests with bare LF line endings (as `nc` and some clients send) are answered.
+#[test]
+fn bare_lf_requests_are_answered() {
+    example_process::watchdog("http_hello", Duration::from_secs(30), || {
+        let (_server, address) = Example::server("http_hello", &[]);
+        let mut client = Client::connect(address);
+        client.send(b"GET / HTTP/1.1\nHost: test\n\nGET / HTTP/1.1\r\nHost: test\nConnection: close\r\n\n");
+        client.assert_hello("keep-alive");
+        client.assert_hello("close");
+        client.assert_closed();
+    });
+}
+
+/// 150 slowloris connections against a server limited to 64 descriptors (with long timeouts, so only
+/// shedding can help): normal clients keep being served.
+#[test]
+fn slowloris_under_a_low_descriptor_limit_does_not_lock_out_normal_clients() {
+    example_process::watchdog("http_hello", Duration::from_secs(60), || {
+        let (_server, address) = Example::server_with_file_limit(
+            "http_hello",
+            &["--idle-timeout", "60", "--request-timeout", "60"],
+            example_process::SLOWLORIS_FILE_LIMIT,
+        );
+        example_process::assert_survives_slowloris(address, b"GET / HTTP/1.1\r\nX-Slow: ", b'a', |address| {
+            let mut client = Client::connect(address);
+            client.reader.get_ref().set_read_timeout(Some(Duration::from_secs(5)))?;
+            client.send(b"GET / HTTP/1.1\r\nHost: test\r\nConnection: close\r\n\r\n");
+            client.assert_hello("close");
+            Ok(())
+        });
     });
 }

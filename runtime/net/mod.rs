@@ -17,13 +17,14 @@
 //! - Addresses go through [`ToSocketAddrs`], this module's mirror of std's trait: a host name is looked up on
 //!   the offload pool when the caller is a green thread (a DNS lookup blocks).
 //! - `set_nonblocking(true)` applies to the handle it is called on, not to every clone of the socket.
-//! - `TcpListener::bind` listens with a backlog of 1024, not 128.
+//! - `TcpListener::bind` listens with a backlog of 1024, not 128; `TcpListener::bind_with_backlog` and
+//!   `TcpListener::builder` (backlog, `SO_REUSEPORT`) choose.
 //! - `incoming()` does not yield transient accept errors (`ECONNABORTED`, `EMFILE`, ...): it retries, pausing
 //!   while out of descriptors. `accept()` returns every error, as std's.
 //! - Descriptors handed out by `into_raw_fd` are in non-blocking mode.
 //!
 //! # Layout
-//! - [`TcpListener`] (and [`Incoming`]), [`TcpStream`], [`UdpSocket`]: the `std::net` types.
+//! - [`TcpListener`] (and [`Incoming`], [`TcpListenerBuilder`]), [`TcpStream`], [`UdpSocket`]: the `std::net` types.
 //! - [`unix`]: [`UnixListener`](unix::UnixListener), [`UnixStream`](unix::UnixStream),
 //!   [`UnixDatagram`](unix::UnixDatagram).
 //! - [`ToSocketAddrs`]: address conversion with off-worker lookups.
@@ -116,7 +117,7 @@ mod udp_socket;
 pub mod unix;
 
 pub use std::net::{AddrParseError, IpAddr, Ipv4Addr, Ipv6Addr, Shutdown, SocketAddr, SocketAddrV4, SocketAddrV6};
-pub use tcp_listener::{Incoming, TcpListener};
+pub use tcp_listener::{Incoming, TcpListener, TcpListenerBuilder, DEFAULT_BACKLOG};
 pub use tcp_stream::TcpStream;
 pub use to_socket_addrs::ToSocketAddrs;
 pub use udp_socket::UdpSocket;

@@ -4,7 +4,7 @@ use std::fmt;
 use std::io;
 use std::iter::FusedIterator;
 use std::net::SocketAddr;
-use std::os::fd::{AsFd, AsRawFd, OwnedFd};
+use std::os::fd::{AsFd, AsRawFd, FromRawFd, OwnedFd};
 
 use super::accept::accept_retrying;
 use super::socket::Socket;
@@ -14,9 +14,11 @@ use crate::reactor::Interest;
 
 /// A TCP server socket whose `accept` parks only the calling green thread.
 ///
-/// The mirror of [`std::net::TcpListener`]. Differences a user may notice: the listen backlog is 1024
-/// (std's is 128), which suits a server accepting many connections at once; and [`incoming`](Self::incoming)
-/// rides out transient errors instead of yielding them (see [`accept_retrying`](Self::accept_retrying)).
+/// The mirror of [`std::net::TcpListener`]. Differences a user may notice: the listen backlog is
+/// [`DEFAULT_BACKLOG`] (1024; std's is 128), which suits a server accepting many connections at once, and
+/// another one can be chosen ([`bind_with_backlog`](Self::bind_with_backlog), or [`builder`](Self::builder)
+/// for `SO_REUSEPORT` too); and [`incoming`](Self::incoming) rides out transient errors instead of yielding
+/// them (see [`accept_retrying`](Self::accept_retrying)).
 ///
 /// Accepted streams are independent of the listener: move each to its own green thread.
 ///
@@ -48,7 +50,7 @@ pub struct TcpListener {
 
 impl TcpListener {
     /// Creates a listener bound to `address` (the first resolved address that binds), with `SO_REUSEADDR`
-    /// set, listening with a backlog of 1024 (mio's `bind`; std uses 128).
+    /// set, listening with a backlog of [`DEFAULT_BACKLOG`] (1024; std uses 128).
     ///
     /// Port 0 asks the system for a free port; [`local_addr`](Self::local_addr) tells which.
     ///
@@ -63,8 +65,28 @@ impl TcpListener {
     /// # Ok(()) }).unwrap();
     /// ```
     pub fn bind<A: ToSocketAddrs>(address: A) -> io::Result<TcpListener> {
-        let listener = each_address(&address, |address| mio::net::TcpListener::bind(*address))?;
-        Ok(TcpListener { socket: Socket::from_nonblocking(listener) })
+        TcpListener::builder().bind(address)
+    }
+
+    /// Like [`bind`](Self::bind), listening with a queue of `backlog` connections not yet accepted (what
+    /// socket2's `Socket::listen(backlog)` and tokio's `TcpSocket::listen(backlog)` take). The kernel caps
+    /// it at `net.core.somaxconn`.
+    ///
+    /// # Errors
+    /// As [`bind`](Self::bind).
+    pub fn bind_with_backlog<A: ToSocketAddrs>(address: A, backlog: u32) -> io::Result<TcpListener> {
+        TcpListener::builder().backlog(backlog).bind(address)
+    }
+
+    /// Options for a listener beyond `bind`'s: the backlog and `SO_REUSEPORT`.
+    ///
+    /// ```no_run
+    /// // Several processes (or listeners) on one port; the kernel spreads connections between them.
+    /// let listener = green::net::TcpListener::builder().reuse_port(true).backlog(4096).bind("0.0.0.0:7000")?;
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    pub fn builder() -> TcpListenerBuilder {
+        TcpListenerBuilder { backlog: DEFAULT_BACKLOG, reuse_port: false }
     }
 
     /// Waits for a connection and returns it with the peer's address.
@@ -218,6 +240,113 @@ impl TcpListener {
     }
 }
 
+/// The listen backlog of [`TcpListener::bind`]: how many connections the kernel queues before `accept`.
+pub const DEFAULT_BACKLOG: u32 = 1024;
+
+/// Builds a [`TcpListener`] with options `bind` does not take ([`TcpListener::builder`]).
+///
+/// The socket is created, given `SO_REUSEADDR` (and `SO_REUSEPORT` if asked), bound and put in the listening
+/// state in that order, as socket2 or tokio's `TcpSocket` would be used.
+#[derive(Debug, Clone)]
+pub struct TcpListenerBuilder {
+    /// The listen backlog.
+    backlog: u32,
+    /// Whether to set `SO_REUSEPORT` before binding.
+    reuse_port: bool,
+}
+
+impl TcpListenerBuilder {
+    /// The length of the queue of connections not yet accepted (default [`DEFAULT_BACKLOG`]; the kernel caps
+    /// it at `net.core.somaxconn`).
+    pub fn backlog(mut self, backlog: u32) -> TcpListenerBuilder {
+        self.backlog = backlog;
+        self
+    }
+
+    /// With `true`, sets `SO_REUSEPORT`: several sockets (of this or other processes of the same user) may
+    /// bind the same address and port, and the kernel balances incoming connections between them.
+    pub fn reuse_port(mut self, reuse_port: bool) -> TcpListenerBuilder {
+        self.reuse_port = reuse_port;
+        self
+    }
+
+    /// Creates the listener on the first resolved address that binds.
+    ///
+    /// # Errors
+    /// The last address's error if none binds (e.g. `AddrInUse`).
+    pub fn bind<A: ToSocketAddrs>(&self, address: A) -> io::Result<TcpListener> {
+        let listener = each_address(&address, |address| self.listen_on(address))?;
+        Ok(TcpListener { socket: Socket::from_nonblocking(mio::net::TcpListener::from_std(listener)) })
+    }
+
+    /// Creates, configures, binds and listens one non-blocking socket.
+    fn listen_on(&self, address: &SocketAddr) -> io::Result<std::net::TcpListener> {
+        let domain = if address.is_ipv4() { libc::AF_INET } else { libc::AF_INET6 };
+        // SAFETY: socket(2) takes plain integers; a negative result is checked below.
+        let fd = unsafe { libc::socket(domain, libc::SOCK_STREAM | libc::SOCK_NONBLOCK | libc::SOCK_CLOEXEC, 0) };
+        if fd < 0 {
+            return Err(io::Error::last_os_error());
+        }
+        // SAFETY: `fd` is a new descriptor that nothing else owns.
+        let socket = unsafe { OwnedFd::from_raw_fd(fd) };
+        set_option(&socket, libc::SO_REUSEADDR)?;
+        if self.reuse_port {
+            set_option(&socket, libc::SO_REUSEPORT)?;
+        }
+        let (storage, length) = socket_address(address);
+        // SAFETY: `storage` holds a socket address of `length` bytes, which bind(2) only reads.
+        if unsafe { libc::bind(fd, std::ptr::addr_of!(storage).cast(), length) } != 0 {
+            return Err(io::Error::last_os_error());
+        }
+        let backlog = self.backlog.min(i32::MAX as u32) as i32;
+        // SAFETY: listen(2) on a descriptor we own.
+        if unsafe { libc::listen(fd, backlog) } != 0 {
+            return Err(io::Error::last_os_error());
+        }
+        Ok(std::net::TcpListener::from(socket))
+    }
+}
+
+/// Sets the boolean `SOL_SOCKET` option `option` on `socket`.
+fn set_option(socket: &OwnedFd, option: libc::c_int) -> io::Result<()> {
+    let on: libc::c_int = 1;
+    let size = std::mem::size_of::<libc::c_int>() as libc::socklen_t;
+    // SAFETY: setsockopt(2) reads `size` bytes from `on`, a live local of that size.
+    let result =
+        unsafe { libc::setsockopt(socket.as_raw_fd(), libc::SOL_SOCKET, option, std::ptr::addr_of!(on).cast(), size) };
+    if result != 0 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(())
+}
+
+/// `address` as the C socket address `bind(2)` takes, and its length.
+fn socket_address(address: &SocketAddr) -> (libc::sockaddr_storage, libc::socklen_t) {
+    // SAFETY: sockaddr_storage is plain integers, for which all zeroes is a valid value.
+    let mut storage: libc::sockaddr_storage = unsafe { std::mem::zeroed() };
+    let length = match address {
+        SocketAddr::V4(address) => {
+            // SAFETY: sockaddr_storage is larger than and aligned for every socket address type.
+            let c_address = unsafe { &mut *std::ptr::addr_of_mut!(storage).cast::<libc::sockaddr_in>() };
+            c_address.sin_family = libc::AF_INET as libc::sa_family_t;
+            c_address.sin_port = address.port().to_be();
+            c_address.sin_addr = libc::in_addr { s_addr: u32::from_ne_bytes(address.ip().octets()) };
+            std::mem::size_of::<libc::sockaddr_in>()
+        }
+        SocketAddr::V6(address) => {
+            // SAFETY: as above.
+            let c_address = unsafe { &mut *std::ptr::addr_of_mut!(storage).cast::<libc::sockaddr_in6>() };
+            c_address.sin6_family = libc::AF_INET6 as libc::sa_family_t;
+            c_address.sin6_port = address.port().to_be();
+            c_address.sin6_flowinfo = address.flowinfo();
+            c_address.sin6_addr = libc::in6_addr { s6_addr: address.ip().octets() };
+            c_address.sin6_scope_id = address.scope_id();
+            std::mem::size_of::<libc::sockaddr_in6>()
+        }
+    };
+    (storage, length as libc::socklen_t)
+}
+
 /// The iterator of [`TcpListener::incoming`]: never returns `None`.
 #[derive(Debug)]
 pub struct Incoming<'a> {
@@ -252,5 +381,65 @@ impl From<std::net::TcpListener> for TcpListener {
     /// Adopts a std listener (keeping its backlog), switching it to non-blocking mode.
     fn from(listener: std::net::TcpListener) -> TcpListener {
         TcpListener::from(OwnedFd::from(listener))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The listen backlog of a listening socket, as the kernel reports it (`TCP_INFO`'s `tcpi_sacked` holds
+    /// `sk_max_ack_backlog` for a socket in the LISTEN state).
+    fn backlog(listener: &TcpListener) -> u32 {
+        // SAFETY: tcp_info is plain integers, for which all zeroes is a valid value.
+        let mut info: libc::tcp_info = unsafe { std::mem::zeroed() };
+        let mut size = std::mem::size_of::<libc::tcp_info>() as libc::socklen_t;
+        // SAFETY: getsockopt writes at most `size` bytes into `info`, a live local of that size.
+        let result = unsafe {
+            libc::getsockopt(
+                listener.as_raw_fd(),
+                libc::IPPROTO_TCP,
+                libc::TCP_INFO,
+                std::ptr::addr_of_mut!(info).cast(),
+                &mut size,
+            )
+        };
+        assert_eq!(result, 0, "{}", io::Error::last_os_error());
+        info.tcpi_sacked
+    }
+
+    #[test]
+    fn bind_listens_with_the_documented_backlog_and_another_can_be_chosen() {
+        let somaxconn: u32 = std::fs::read_to_string("/proc/sys/net/core/somaxconn")
+            .ok()
+            .and_then(|text| text.trim().parse().ok())
+            .unwrap_or(DEFAULT_BACKLOG);
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        assert_eq!(backlog(&listener), DEFAULT_BACKLOG.min(somaxconn));
+        let listener = TcpListener::bind_with_backlog("127.0.0.1:0", 17).unwrap();
+        assert_eq!(backlog(&listener), 17);
+        let listener = TcpListener::bind_with_backlog("[::1]:0", 33);
+        if let Ok(listener) = listener {
+            assert_eq!(backlog(&listener), 33); // (IPv6 loopback may be missing in a container)
+        }
+    }
+
+    #[test]
+    fn reuse_port_lets_two_listeners_share_a_port() {
+        let first = TcpListener::builder().reuse_port(true).bind("127.0.0.1:0").unwrap();
+        let address = first.local_addr().unwrap();
+        let second = TcpListener::builder().reuse_port(true).bind(address).unwrap();
+        assert_eq!(second.local_addr().unwrap(), address);
+        let error = TcpListener::bind(address).unwrap_err();
+        assert_eq!(error.kind(), io::ErrorKind::AddrInUse);
+        // Connections to the port reach one of the two.
+        let _client = std::net::TcpStream::connect(address).unwrap();
+        first.set_nonblocking(true).unwrap();
+        second.set_nonblocking(true).unwrap();
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        while first.accept().is_err() && second.accept().is_err() {
+            assert!(std::time::Instant::now() < deadline, "neither listener got the connection");
+            std::thread::yield_now();
+        }
     }
 }
