@@ -5,45 +5,63 @@
 //! Watch the scheduler decide: `RUST_LOG=green=trace cargo run --release --example tour 2>&1 | less`
 //!
 //! Each step prints what happened and a measured figure, so you can see that only green threads wait while
-//! the two worker OS threads keep running everything else.
+//! the two worker OS threads keep running everything else. Under the trace the tour shrinks every count (10
+//! sleepers instead of 10,000, 3 round trips instead of 100,000, ...) so each step's trace fits on a screen
+//! or two, and each step announces itself there (`green::tour` lines): search for `step 2` in `less`.
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+/// The tour's log target: under `green`, so `RUST_LOG=green=trace` shows the steps among the scheduler's lines.
+const TRACE: &str = "green::tour";
+
 fn main() {
     env_logger::init();
+    // Under the trace, every count shrinks so that each step's trace stays readable.
+    let traced = log::log_enabled!(target: "green::scheduler", log::Level::Trace);
+    let (sleepers_count, rounds, per_producer) = if traced { (10, 3, 5) } else { (10_000, 100_000, 25_000) };
     let runtime = green::Runtime::builder().workers(2).build().expect("start the runtime");
     runtime.block_on(|| {
-        sleepers();
-        ping_pong();
-        channel_to_an_os_thread();
+        step(1, &format!("{sleepers_count} green threads sleep 100 ms at once"));
+        sleepers(sleepers_count);
+        step(2, &format!("{rounds} park/unpark round trips"));
+        ping_pong(rounds);
+        step(3, "4 green producers feed one OS thread through a bounded channel");
+        channel_to_an_os_thread(per_producer);
+        step(4, "ten scoped green threads borrow a local Vec");
         scoped_sum();
+        step(5, "cancel a sleeping green thread; time out a slow call");
         cancel_and_timeout();
     });
+    log::info!(target: TRACE, "dropping the runtime");
     println!("\ndropping the runtime: every worker is joined, nothing leaks");
 }
 
-/// 10,000 green threads sleep 100 ms at the same time: it takes ~100 ms, not 1,000 s.
-fn sleepers() {
+/// Announces a step in the trace.
+fn step(number: u32, title: &str) {
+    log::info!(target: TRACE, "──────── step {number}: {title} ────────");
+}
+
+/// `count` green threads sleep 100 ms at the same time: it takes ~100 ms, not `count` × 100 ms.
+fn sleepers(count: usize) {
     let start = Instant::now();
-    let handles: Vec<_> = (0..10_000).map(|_| green::spawn(|| green::sleep(Duration::from_millis(100)))).collect();
+    let handles: Vec<_> = (0..count).map(|_| green::spawn(|| green::sleep(Duration::from_millis(100)))).collect();
     for handle in handles {
         handle.join().unwrap();
     }
-    println!("1. 10,000 green threads slept 100 ms each, concurrently: {:?} wall", start.elapsed());
+    println!("1. {count} green threads slept 100 ms each, concurrently: {:?} wall", start.elapsed());
 }
 
 /// Two green threads take turns through park/unpark, the primitive every blocking call is built on.
-fn ping_pong() {
-    const ROUNDS: usize = 100_000;
+fn ping_pong(rounds: usize) {
     let turn = Arc::new(AtomicUsize::new(0));
     let ping = green::current();
     let start = Instant::now();
     let pong = green::spawn({
         let turn = turn.clone();
         move || {
-            for round in 0..ROUNDS {
+            for round in 0..rounds {
                 while turn.load(Ordering::Acquire) != 2 * round + 1 {
                     green::park();
                 }
@@ -53,7 +71,7 @@ fn ping_pong() {
             std::thread::current().name().unwrap_or("?").to_string()
         }
     });
-    for round in 0..ROUNDS {
+    for round in 0..rounds {
         turn.store(2 * round + 1, Ordering::Release);
         pong.thread().unpark();
         while turn.load(Ordering::Acquire) != 2 * round + 2 {
@@ -63,15 +81,15 @@ fn ping_pong() {
     let elapsed = start.elapsed();
     let worker = pong.join().unwrap();
     println!(
-        "2. {ROUNDS} park/unpark round trips between two green threads: {:?} each (pong ran on {worker}; main on {})",
-        elapsed / ROUNDS as u32,
+        "2. {rounds} park/unpark round trips between two green threads: {:?} each (pong ran on {worker}; main on {})",
+        elapsed / rounds as u32,
         std::thread::current().name().unwrap_or("?")
     );
 }
 
 /// A bounded channel joins 4 green producers and one plain OS thread consuming: the OS thread blocks, the
 /// green threads only park.
-fn channel_to_an_os_thread() {
+fn channel_to_an_os_thread(per_producer: u64) {
     let (tx, rx) = green::channel::bounded::<u64>(16);
     let consumer = std::thread::spawn(move || rx.iter().fold((0u64, 0u64), |(n, sum), v| (n + 1, sum + v)));
     let start = Instant::now();
@@ -79,8 +97,8 @@ fn channel_to_an_os_thread() {
         .map(|p| {
             let tx = tx.clone();
             green::spawn(move || {
-                for i in 0..25_000 {
-                    tx.send(p * 25_000 + i).unwrap();
+                for i in 0..per_producer {
+                    tx.send(p * per_producer + i).unwrap();
                 }
             })
         })
@@ -92,7 +110,7 @@ fn channel_to_an_os_thread() {
     let (count, sum) = consumer.join().unwrap();
     println!(
         "3. 4 green producers -> bounded(16) channel -> 1 OS thread: {count} messages, sum {sum} (expected {}), {:?}",
-        (0..100_000u64).sum::<u64>(),
+        (0..4 * per_producer).sum::<u64>(),
         start.elapsed()
     );
 }
@@ -113,6 +131,10 @@ fn scoped_sum() {
 /// A sleeping green thread is cancelled; a slow call is cut short by a timeout.
 fn cancel_and_timeout() {
     let sleeper = green::spawn(|| green::sleep(Duration::from_secs(3600)));
+    // Let it start and fall asleep first: a green thread cancelled before it starts never runs at all.
+    while sleeper.thread().parked_at().is_none() {
+        green::yield_now();
+    }
     sleeper.cancel();
     let error = sleeper.join().unwrap_err();
     println!("5. cancelled an hour-long sleep: join says cancelled = {}", green::is_cancelled(error.as_ref()));
