@@ -18,7 +18,7 @@ use std::time::{Duration, Instant};
 
 use green::net::TcpStream;
 
-fn main() -> io::Result<()> {
+fn main() {
     env_logger::init();
     let args = args::Args::parse(
         "echo_client [--addr 127.0.0.1:7000] [--connections 50] [--seconds 5] [--size 64]",
@@ -30,14 +30,23 @@ fn main() -> io::Result<()> {
         duration: args.seconds("--seconds", 5.0),
         size: args.count("--size", 64) as usize,
     };
-    green::run(|| run(&options))
+    if let Err(error) = green::run(|| run(&options)) {
+        eprintln!("echo_client: {error}");
+        std::process::exit(1);
+    }
 }
 
 fn run(options: &Options) -> io::Result<()> {
+    println!("target {}: opening {} connections", options.address, options.connections);
     // Connect everything first, so the measured window holds only round trips.
     let mut streams = Vec::with_capacity(options.connections);
     for _ in 0..options.connections {
-        let stream = TcpStream::connect(options.address.as_str())?;
+        let stream = TcpStream::connect(options.address.as_str()).map_err(|error| {
+            io::Error::new(
+                error.kind(),
+                format!("cannot connect to {}: {error}; is a server running there? (--addr)", options.address),
+            )
+        })?;
         stream.set_nodelay(true)?;
         streams.push(stream);
     }
