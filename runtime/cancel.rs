@@ -69,6 +69,17 @@ pub fn timeout<T>(duration: Duration, f: impl FnOnce() -> T) -> Result<T, Elapse
 }
 
 /// Like [`timeout`], with an absolute deadline.
+///
+/// ```
+/// use std::time::{Duration, Instant};
+/// green::run(|| {
+///     let at = Instant::now() + Duration::from_millis(20);
+///     let first = green::deadline(at, || green::sleep(Duration::from_millis(1)));
+///     let second = green::deadline(at, || green::sleep(Duration::from_secs(10))); // same deadline, shared
+///     assert_eq!(first, Ok(()));
+///     assert!(second.is_err());
+/// });
+/// ```
 #[track_caller]
 pub fn deadline<T>(at: Instant, f: impl FnOnce() -> T) -> Result<T, Elapsed> {
     let scope = context::with_local(|local| local.scopes.borrow_mut().push_deadline(at));

@@ -110,6 +110,16 @@ pub struct Group<T> {
 
 impl<T: Send + 'static> Group<T> {
     /// An empty group without a concurrency limit.
+    ///
+    /// ```
+    /// green::run(|| {
+    ///     let mut group = green::Group::new();
+    ///     group.spawn(|| 1);
+    ///     group.spawn(|| 2);
+    ///     let total: i32 = group.join_all().into_iter().map(Result::unwrap).sum();
+    ///     assert_eq!(total, 3);
+    /// });
+    /// ```
     pub fn new() -> Group<T> {
         Group {
             shared: Arc::new(GroupShared { state: Mutex::new(GroupState::default()) }),
@@ -123,6 +133,25 @@ impl<T: Send + 'static> Group<T> {
     ///
     /// # Panics
     /// If `limit` is 0.
+    ///
+    /// ```
+    /// use std::sync::atomic::{AtomicUsize, Ordering};
+    /// use std::sync::Arc;
+    /// green::run(|| {
+    ///     let (running, peak) = (Arc::new(AtomicUsize::new(0)), Arc::new(AtomicUsize::new(0)));
+    ///     let mut group = green::Group::with_limit(2);
+    ///     for _ in 0..6 {
+    ///         let (running, peak) = (running.clone(), peak.clone());
+    ///         group.spawn(move || {
+    ///             peak.fetch_max(running.fetch_add(1, Ordering::SeqCst) + 1, Ordering::SeqCst);
+    ///             green::sleep(std::time::Duration::from_millis(2));
+    ///             running.fetch_sub(1, Ordering::SeqCst);
+    ///         });
+    ///     }
+    ///     group.join_all();
+    ///     assert!(peak.load(Ordering::SeqCst) <= 2);
+    /// });
+    /// ```
     pub fn with_limit(limit: usize) -> Group<T> {
         assert!(limit > 0, "a group limit must be at least 1");
         let mut group = Group::new();
@@ -135,6 +164,15 @@ impl<T: Send + 'static> Group<T> {
     /// # Panics
     /// When the green thread cannot be created.
     #[track_caller]
+    ///
+    /// ```
+    /// green::run(|| {
+    ///     let mut group = green::Group::new();
+    ///     let member = group.spawn(|| "done").clone();
+    ///     assert!(member.is_green());
+    ///     assert_eq!(group.join_next().unwrap().unwrap(), "done");
+    /// });
+    /// ```
     pub fn spawn<F>(&mut self, f: F) -> &Thread
     where
         F: FnOnce() -> T + Send + 'static,
@@ -157,6 +195,18 @@ impl<T: Send + 'static> Group<T> {
     /// Waits for the next member to finish, in completion order, and returns its result; `None` when no member
     /// is left. The group's answer to "wait for the first of several green threads".
     #[track_caller]
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// green::run(|| {
+    ///     let mut group = green::Group::new();
+    ///     group.spawn(|| { green::sleep(Duration::from_millis(50)); "slow" });
+    ///     group.spawn(|| "fast");
+    ///     assert_eq!(group.join_next().unwrap().unwrap(), "fast");
+    ///     assert_eq!(group.join_next().unwrap().unwrap(), "slow");
+    ///     assert!(group.join_next().is_none());
+    /// });
+    /// ```
     pub fn join_next(&mut self) -> Option<std::thread::Result<T>> {
         self.join_next_member().map(|(_, result)| result)
     }
@@ -189,12 +239,35 @@ impl<T: Send + 'static> Group<T> {
 
     /// Waits for every member and returns their results in spawn order.
     #[track_caller]
+    ///
+    /// ```
+    /// green::run(|| {
+    ///     let mut group = green::Group::new();
+    ///     for i in 0..3 {
+    ///         group.spawn(move || if i == 1 { panic!("one fails") } else { i });
+    ///     }
+    ///     let results = group.join_all();
+    ///     assert_eq!(results.len(), 3);
+    ///     assert!(results[1].is_err());
+    ///     assert_eq!(*results[2].as_ref().unwrap(), 2);
+    /// });
+    /// ```
     pub fn join_all(mut self) -> Vec<std::thread::Result<T>> {
         let members = std::mem::take(&mut self.members);
         members.into_values().map(JoinHandle::join).collect()
     }
 
     /// Cancels every member still running (see [`JoinHandle::cancel`]); they stay in the group to be joined.
+    ///
+    /// ```
+    /// green::run(|| {
+    ///     let mut group = green::Group::new();
+    ///     group.spawn(|| green::sleep(std::time::Duration::from_secs(3600)));
+    ///     group.cancel_all();
+    ///     let error = group.join_next().unwrap().unwrap_err();
+    ///     assert!(green::is_cancelled(error.as_ref()));
+    /// });
+    /// ```
     pub fn cancel_all(&self) {
         for member in self.members.values() {
             member.cancel();
@@ -202,11 +275,28 @@ impl<T: Send + 'static> Group<T> {
     }
 
     /// The number of members not collected yet.
+    ///
+    /// ```
+    /// green::run(|| {
+    ///     let mut group = green::Group::new();
+    ///     group.spawn(|| ());
+    ///     assert_eq!(group.len(), 1);
+    ///     group.join_next();
+    ///     assert_eq!(group.len(), 0);
+    /// });
+    /// ```
     pub fn len(&self) -> usize {
         self.members.len()
     }
 
     /// Whether every member was collected.
+    ///
+    /// ```
+    /// green::run(|| {
+    ///     let group: green::Group<()> = green::Group::new();
+    ///     assert!(group.is_empty());
+    /// });
+    /// ```
     pub fn is_empty(&self) -> bool {
         self.members.is_empty()
     }
@@ -258,6 +348,17 @@ impl<U: Send + 'static> Group<U> {
 
     /// Like [`map`](Group::map), but returns the results in completion order (`as_completed`).
     #[track_caller]
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// let done = green::run(|| {
+    ///     green::Group::new().map_unordered([30u64, 10, 20], |ms| {
+    ///         green::sleep(Duration::from_millis(ms));
+    ///         ms
+    ///     })
+    /// });
+    /// assert_eq!(done, vec![10, 20, 30]);
+    /// ```
     pub fn map_unordered<I, F>(mut self, items: I, f: F) -> Vec<U>
     where
         I: IntoIterator,
