@@ -46,7 +46,7 @@
 //!
 //! # Runtime shutdown
 //! Dropping a [`Runtime`](crate::Runtime) asks every green thread of it to stop ([`Parker::request_shutdown`]):
-//! a sticky request, delivered as a [`Cancelled`] unwinding at every park (or yield) of a thread that is not
+//! a sticky request, delivered as a [`Cancelled`] unwinding at every park and yield of a thread that is not
 //! already unwinding and not in a lending wait — also inside `uncancellable`, and again if user code catches
 //! it. The workers keep scheduling until every green thread has finished, so destructors that block are woken
 //! as usual and lending waits end when their borrowers do.
@@ -238,7 +238,7 @@ impl Parker {
 /// Unwinds the current thread if it was cancelled, its runtime shuts down, or one of its timeout scopes
 /// expired — unless something holds the interruption off (see the module docs).
 ///
-/// Called on entry to and exit from every park, and by `yield_now`: the cancellation points of `green`.
+/// Called on entry to and exit from every park: the cancellation points of `green`.
 fn check_interrupts(local: &context::Local) {
     let cancel = local.thread.parker().cancel.load(Ordering::Relaxed);
     let scopes = local.scopes.borrow();
@@ -328,9 +328,22 @@ pub(crate) fn interruption_deadline() -> Option<Instant> {
 }
 
 /// Unwinds the current thread if it was cancelled or one of its timeout scopes expired: the check
-/// [`park_until`] makes before and after parking, for waits that do not park (and for `yield_now`).
+/// [`park_until`] makes before and after parking, for waits that do not park.
 pub(crate) fn interruption_point() {
     context::with_local(check_interrupts);
+}
+
+/// Unwinds the current thread if its runtime shuts down and nothing holds that off: the check `yield_now`
+/// makes, so a loop that only yields cannot keep its runtime from shutting down. (`yield_now` is not a
+/// cancellation point otherwise: like std's it never unwinds, so a lock held across it stays consistent.)
+pub(crate) fn shutdown_point() {
+    context::with_local(|local| {
+        if local.thread.parker().is_shutdown_requested() && local.scopes.borrow().lending == 0 && !local.is_unwinding()
+        {
+            log::debug!(target: "green::park", "{} unwinds at a yield: its runtime shuts down", local.thread.describe());
+            context::resume_unwind(Box::new(Cancelled));
+        }
+    });
 }
 
 /// Which of the two shields a section raises.

@@ -399,9 +399,10 @@ pub fn park_timeout(timeout: Duration) {
 
 /// Gives up the rest of this turn: other runnable green threads on this worker run first.
 ///
-/// A cancellation point (see [`JoinHandle::cancel`](crate::JoinHandle::cancel)), so a loop that yields can be
-/// cancelled, timed out and stopped by runtime shutdown. Outside a green thread it is
-/// [`std::thread::yield_now`].
+/// Like [`std::thread::yield_now`] it never unwinds for a cancellation or a timeout (a lock held across it
+/// stays consistent), with one exception: when the runtime shuts down, a green thread unwinds at its next
+/// yield, so a loop that only yields cannot keep [`Runtime`](crate::Runtime)'s drop waiting. Outside a green
+/// thread it is [`std::thread::yield_now`].
 ///
 /// ```
 /// use green::sync::atomic::{AtomicUsize, Ordering};
@@ -423,7 +424,7 @@ pub fn park_timeout(timeout: Duration) {
 pub fn yield_now() {
     if context::in_green_thread() {
         coroutine::suspend(Suspend::Yield);
-        park::interruption_point();
+        park::shutdown_point();
     } else {
         std::thread::yield_now();
     }
