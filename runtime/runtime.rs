@@ -6,7 +6,8 @@
 //!
 //! # Placement
 //! A new green thread whose closure is `Send` goes to the injector of the spawning worker (or, from outside
-//! the runtime, of the next worker in round-robin order). An idle worker steals half of another's injector, so
+//! the runtime or right after the spawning green thread accepted a connection, of the next worker in
+//! round-robin order). An idle worker steals half of another's injector, so
 //! new work spreads while started green threads never move. `spawn_local` puts it on the current worker's
 //! local queue, where nobody can steal it.
 
@@ -52,7 +53,8 @@ impl RuntimeShared {
         }
         log::trace!(target: "green::runtime", "spawn {}", task.thread.describe());
         let task = crate::context::with_worker(|worker| match worker {
-            Some(worker) if Arc::ptr_eq(worker.runtime(), self) => {
+            // Not the spawn of a connection just accepted: that one is spread (see net/accept.rs).
+            Some(worker) if Arc::ptr_eq(worker.runtime(), self) && !crate::net::take_spread_hint() => {
                 worker.handle().inject(task);
                 self.notify_idle(worker.index());
                 None

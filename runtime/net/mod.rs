@@ -90,6 +90,7 @@ mod to_socket_addrs;
 mod udp_socket;
 pub mod unix;
 
+pub(crate) use accept::take_spread_hint;
 pub use std::net::{AddrParseError, IpAddr, Ipv4Addr, Ipv6Addr, Shutdown, SocketAddr, SocketAddrV4, SocketAddrV6};
 pub use tcp_listener::{Incoming, TcpListener};
 pub use tcp_stream::TcpStream;

@@ -116,9 +116,10 @@ impl WorkerHandle {
         !lock(&self.wakeups).is_empty() || !lock(&self.injector).is_empty()
     }
 
-    /// Whether not-yet-started green threads wait here (that an idle worker could steal).
+    /// Whether not-yet-started green threads wait here that an idle worker could steal (see
+    /// [`steal_half`](Self::steal_half): at least two).
     pub(crate) fn has_new(&self) -> bool {
-        !lock(&self.injector).is_empty()
+        lock(&self.injector).len() >= 2
     }
 
     /// Ends a sleep.
@@ -141,10 +142,16 @@ impl WorkerHandle {
         into.extend(injector.drain(..n));
     }
 
-    /// Steals half of the injector (at least one), for an idle worker.
+    /// Steals half of the injector, rounded down, for an idle worker.
+    ///
+    /// A worker's last new green thread is left to it, as Go leaves a P its `runnext`: the worker is awake or
+    /// was just woken for it, and where a green thread starts is where it runs for good. Stealing it made an
+    /// accept loop's worker, idle for a moment between two connections, take back the connections placed on a
+    /// sleeping worker before that one woke up (net/accept.rs). The cost: a single new green thread waits for
+    /// its worker even while that worker's current green thread hogs it without parking.
     pub(crate) fn steal_half(&self, into: &mut Vec<NewTask>) {
         let mut injector = lock(&self.injector);
-        let n = injector.len().div_ceil(2);
+        let n = injector.len() / 2;
         // Steal from the back: the owner takes from the front, so the two rarely want the same tasks.
         let start = injector.len() - n;
         into.extend(injector.drain(start..));
