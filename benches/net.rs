@@ -48,7 +48,7 @@ fn main() {
         let served = match system {
             "green" => echo::serve_green(address),
             "std_thread" => echo::serve_threads(address),
-            "tokio_multi_thread" => echo::serve_tokio(address),
+            "tokio_multi_thread" => echo::serve_tokio(address, true),
             _ => panic!("unknown system {system:?}"),
         };
         panic!("the {system} server stopped: {served:?}");

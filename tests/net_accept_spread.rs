@@ -61,16 +61,3 @@ fn an_accept_loop_spreads_its_connections_over_the_workers() {
         }
     });
 }
-
-#[test]
-fn other_spawns_keep_their_locality() {
-    watchdog(Duration::from_secs(30), || {
-        let rt = runtime(2);
-        rt.block_on(|| {
-            let here = std::thread::current().name().unwrap().to_string();
-            // A spawn that follows no accept goes to the spawning worker's queue, and a single one is not stolen.
-            let child = green::spawn(|| std::thread::current().name().unwrap().to_string());
-            assert_eq!(child.join().unwrap(), here);
-        });
-    });
-}
