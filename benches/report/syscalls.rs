@@ -98,8 +98,44 @@ fn make_fifo(path: &Path) -> Result<(), String> {
     Ok(())
 }
 
-/// The tracepoint names to count: `raw_syscalls:sys_enter` and those of [`KINDS`] the kernel has.
-fn events() -> Result<Vec<String>, String> {
+/// Raises this process's descriptor limit as far as allowed, for the perf it starts: perf opens one descriptor
+/// per event and thread, 23 × 1,001 for the OS-thread server at 1,000 connections.
+fn raise_descriptor_limit() {
+    let mut limit = libc::rlimit { rlim_cur: 0, rlim_max: 0 };
+    // SAFETY: getrlimit writes one rlimit into the live local.
+    if unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) } != 0 {
+        return;
+    }
+    let wanted = libc::rlimit { rlim_cur: 1 << 20, rlim_max: limit.rlim_max.max(1 << 20) };
+    // SAFETY: setrlimit reads one rlimit from the live local; raising the hard limit needs privileges, and
+    // without them it fails harmlessly, leaving the soft limit to be raised to the hard one below.
+    if unsafe { libc::setrlimit(libc::RLIMIT_NOFILE, &wanted) } != 0 {
+        let soft = libc::rlimit { rlim_cur: limit.rlim_max, rlim_max: limit.rlim_max };
+        // SAFETY: as above; raising the soft limit up to the hard one is always allowed.
+        unsafe { libc::setrlimit(libc::RLIMIT_NOFILE, &soft) };
+    }
+}
+
+/// The kinds counted when the process has too many threads for one descriptor per kind and thread (the
+/// OS-thread server at 1,000 connections): the ones the servers here make.
+const FEW_KINDS: [&str; 8] = ["read", "recvfrom", "write", "sendto", "epoll_wait", "getsockopt", "futex", "poll"];
+
+/// This process's descriptor limit (after [`raise_descriptor_limit`]).
+fn descriptor_limit() -> u64 {
+    let mut limit = libc::rlimit { rlim_cur: 0, rlim_max: 0 };
+    // SAFETY: getrlimit writes one rlimit into the live local.
+    if unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) } != 0 {
+        return 1024;
+    }
+    limit.rlim_cur
+}
+
+/// The tracepoint names to count in process `pid`: `raw_syscalls:sys_enter` and those of [`KINDS`] the kernel
+/// has, or only of [`FEW_KINDS`] if perf's descriptors (one per event and thread) would not fit the limit.
+fn events(pid: u32) -> Result<Vec<String>, String> {
+    let threads = std::fs::read_dir(format!("/proc/{pid}/task")).map_or(1, |tasks| tasks.count()) as u64;
+    let kinds: &[&str] =
+        if threads * (KINDS.len() as u64 + 1) + 64 <= descriptor_limit() { &KINDS } else { &FEW_KINDS };
     let directory = TRACEPOINTS
         .iter()
         .map(Path::new)
@@ -107,7 +143,7 @@ fn events() -> Result<Vec<String>, String> {
         .ok_or("the kernel's syscall tracepoints are not visible (no tracefs under /sys/kernel)")?;
     let mut events = vec!["raw_syscalls:sys_enter".to_string()];
     events.extend(
-        KINDS
+        kinds
             .iter()
             .filter(|kind| directory.join(format!("sys_enter_{kind}")).is_dir())
             .map(|kind| format!("syscalls:sys_enter_{kind}")),
@@ -122,7 +158,8 @@ impl Counter {
     /// Why perf cannot count here (not installed, no tracepoints, not permitted, ...).
     pub fn attach(pid: u32) -> Result<Counter, String> {
         static NEXT: AtomicUsize = AtomicUsize::new(0);
-        let events = events()?;
+        raise_descriptor_limit();
+        let events = events(pid)?;
         let directory = std::env::temp_dir().join(format!(
             "green-report-syscalls-{}-{}",
             std::process::id(),
