@@ -4,7 +4,7 @@
 //! A worker about to sleep in `epoll_wait` and a thread pushing work to it must not miss each other:
 //!
 //! 1. The pusher adds to a queue (under its mutex), then issues a SeqCst fence and reads `sleeping`.
-//! 2. The worker stores `sleeping = true`, issues a SeqCst fence, then re-checks both of its queues and the
+//! 2. The worker stores `sleeping = true`, issues a SeqCst fence, then re-checks its own queues and the
 //!    injectors of the other workers (work placed there may be meant for it to steal: the placing thread
 //!    wakes an idle worker only if it sees it sleeping, see `RuntimeShared::place`).
 //! 3. If the pusher saw `sleeping == true`, it swaps it to false and, if it won that swap, writes the
@@ -129,10 +129,9 @@ impl WorkerHandle {
         !lock(&self.wakeups).is_empty() || !lock(&self.injector).is_empty() || !lock(&self.placed).is_empty()
     }
 
-    /// Whether not-yet-started green threads wait here that an idle worker could steal (see
-    /// [`steal_half`](Self::steal_half): at least two).
+    /// Whether not-yet-started green threads wait here (that an idle worker could steal).
     pub(crate) fn has_new(&self) -> bool {
-        lock(&self.injector).len() >= 2
+        !lock(&self.injector).is_empty()
     }
 
     /// Ends a sleep.
@@ -161,16 +160,10 @@ impl WorkerHandle {
         into.extend(injector.drain(..n));
     }
 
-    /// Steals half of the injector, rounded down, for an idle worker.
-    ///
-    /// A worker's last new green thread is left to it, as Go leaves a P its `runnext`: the worker is awake or
-    /// was just woken for it, and where a green thread starts is where it runs for good. Stealing it made an
-    /// accept loop's worker, idle for a moment between two connections, take back the connections placed on a
-    /// sleeping worker before that one woke up (net/accept.rs). The cost: a single new green thread waits for
-    /// its worker even while that worker's current green thread hogs it without parking.
+    /// Steals half of the injector (at least one), for an idle worker.
     pub(crate) fn steal_half(&self, into: &mut Vec<NewTask>) {
         let mut injector = lock(&self.injector);
-        let n = injector.len() / 2;
+        let n = injector.len().div_ceil(2);
         // Steal from the back: the owner takes from the front, so the two rarely want the same tasks.
         let start = injector.len() - n;
         into.extend(injector.drain(start..));
