@@ -7,8 +7,8 @@
 //! a server. A spawn from a green thread goes to its own worker's injector, where an idle worker may steal it
 //! before it starts; that suits spawn-then-join, but an accept loop's worker is busy and starts its new green
 //! threads within microseconds, before an idle worker wakes up to steal. Measured with the echo bench at 100
-//! connections (one green thread per connection, 2 workers): 99 connections on the accepting worker, 1 on the
-//! other, which spent its time polling an almost empty reactor.
+//! connections (one green thread per connection, 2 workers): 86–99 connections on the accepting worker, the
+//! rest on the other, which spent its time polling an almost empty reactor (at 1,000: 607 and 393).
 //!
 //! So a successful accept marks the accepting green thread ([`note_accepted`]), and its next spawn is placed
 //! round-robin over the runtime's workers instead, *for good*: on a queue of the chosen worker that idle
@@ -16,7 +16,7 @@
 //! inject_placed`). Round-robin alone was not enough: the accepting worker, idle for a moment between two
 //! connections, stole back what it had placed on a sleeping worker before that one woke up (on the loaded
 //! machine, 59–98 of 100 connections still ended on the accepting worker). With both, the idiomatic
-//! `for stream in listener.incoming() { green::spawn(...) }` spreads its connections evenly (50/50 measured),
+//! `for stream in listener.incoming() { green::spawn(...) }` spreads its connections evenly (50/50 and 500/500 measured),
 //! and every other spawn keeps its locality and stays stealable. The mark is a hint about placement only: a
 //! green thread that accepts without spawning leaves it to be cleared by the next spawn on its worker, which
 //! then is spread.
