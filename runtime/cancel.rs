@@ -13,7 +13,7 @@
 
 use std::any::Any;
 use std::fmt;
-use std::panic::{self, AssertUnwindSafe};
+
 use std::time::{Duration, Instant};
 
 use crate::context;
@@ -80,19 +80,23 @@ pub fn deadline<T>(at: Instant, f: impl FnOnce() -> T) -> Result<T, Elapsed> {
         }
     }
     let close = Close(scope);
-    let result = panic::catch_unwind(AssertUnwindSafe(f));
+    let result = context::catch_unwind(f);
     drop(close);
     match result {
         Ok(value) => Ok(value),
         Err(payload) => match payload.downcast_ref::<ScopeExpired>() {
             Some(expired) if expired.scope == scope => Err(Elapsed(())),
-            _ => panic::resume_unwind(payload),
+            _ => context::resume_unwind(payload),
         },
     }
 }
 
 /// Runs `f` so that neither cancellation nor an enclosing [`timeout`] interrupts it; a cancellation requested
-/// meanwhile takes effect at the first blocking call after `f` returns.
+/// or a timeout expired meanwhile takes effect at the first blocking call after `f` returns (if `f` is the
+/// last thing inside the `timeout`, the `timeout` returns `Ok` late, with `f`'s value).
+///
+/// It does not hold off runtime shutdown: when its [`Runtime`](crate::Runtime) is dropped, a blocking call
+/// inside `f` unwinds with [`Cancelled`] like any other, so that the drop can finish.
 ///
 /// ```
 /// use std::sync::atomic::{AtomicU8, Ordering};

@@ -158,12 +158,33 @@ impl<T: Send + 'static> Group<T> {
     /// is left. The group's answer to "wait for the first of several green threads".
     #[track_caller]
     pub fn join_next(&mut self) -> Option<std::thread::Result<T>> {
+        self.join_next_member().map(|(_, result)| result)
+    }
+
+    /// [`join_next`](Group::join_next), with the member's id (its position in spawn order, from the first id).
+    #[track_caller]
+    fn join_next_member(&mut self) -> Option<(u64, std::thread::Result<T>)> {
         if self.members.is_empty() {
             return None;
         }
         let id = self.shared.wait_until(|state| !state.completed.is_empty()).completed.pop_front()?;
         let handle = self.members.remove(&id).expect("a completed member is in the group");
-        Some(handle.join())
+        Some((id, handle.join()))
+    }
+
+    /// Collects every member's value in completion order; on the first panic (or cancellation) of a member,
+    /// cancels the others and re-raises it: the group's drop then waits for them, so none outlives the call.
+    #[track_caller]
+    fn join_each(&mut self, mut each: impl FnMut(u64, T)) {
+        while let Some((id, result)) = self.join_next_member() {
+            match result {
+                Ok(value) => each(id, value),
+                Err(payload) => {
+                    self.cancel_all();
+                    crate::context::resume_unwind(payload);
+                }
+            }
+        }
     }
 
     /// Waits for every member and returns their results in spawn order.
@@ -198,12 +219,13 @@ impl<T: Send + 'static> Default for Group<T> {
 }
 
 impl<T> Drop for Group<T> {
-    /// Cancels the members still running and waits for them: nothing outlives its group.
+    /// Cancels the members still running and waits for them: nothing outlives its group. The wait is a lending
+    /// wait ([`park::lending`]): neither a timeout nor cancellation nor shutdown cuts it short.
     fn drop(&mut self) {
         for member in self.members.values() {
             member.cancel();
         }
-        park::shielded(|| {
+        park::lending(|| {
             for (_, member) in std::mem::take(&mut self.members) {
                 let _ = member.join();
             }
@@ -213,8 +235,8 @@ impl<T> Drop for Group<T> {
 
 impl<U: Send + 'static> Group<U> {
     /// Runs `f` on every item in its own green thread (at most `limit` at once for a limited group) and returns
-    /// the results in input order, like `multiprocessing.Pool.map`. A panic in one call cancels the others and
-    /// is re-raised here.
+    /// the results in input order, like `multiprocessing.Pool.map`. A panic in one call cancels the others,
+    /// waits for them, and is re-raised here.
     ///
     /// ```
     /// let squares = green::run(|| green::Group::with_limit(4).map(1..=5u64, |x| x * x));
@@ -228,18 +250,9 @@ impl<U: Send + 'static> Group<U> {
         F: Fn(I::Item) -> U + Send + Sync + 'static,
     {
         self.spawn_all(items, f);
-        let mut results: Vec<Option<U>> = (0..self.members.len()).map(|_| None).collect();
         let first = self.members.keys().next().copied().unwrap_or(0);
-        let members = std::mem::take(&mut self.members);
-        for (id, member) in members {
-            match member.join() {
-                Ok(value) => results[(id - first) as usize] = Some(value),
-                Err(payload) => {
-                    self.cancel_all();
-                    panic::resume_unwind(payload);
-                }
-            }
-        }
+        let mut results: Vec<Option<U>> = (0..self.members.len()).map(|_| None).collect();
+        self.join_each(|id, value| results[(id - first) as usize] = Some(value));
         results.into_iter().map(|r| r.expect("every member joined")).collect()
     }
 
@@ -253,15 +266,7 @@ impl<U: Send + 'static> Group<U> {
     {
         self.spawn_all(items, f);
         let mut results = Vec::with_capacity(self.members.len());
-        while let Some(result) = self.join_next() {
-            match result {
-                Ok(value) => results.push(value),
-                Err(payload) => {
-                    self.cancel_all();
-                    panic::resume_unwind(payload);
-                }
-            }
-        }
+        self.join_each(|_, value| results.push(value));
         results
     }
 
@@ -276,5 +281,14 @@ impl<U: Send + 'static> Group<U> {
             let f = f.clone();
             self.spawn(move || f(item));
         }
+    }
+}
+
+impl<T> std::fmt::Debug for Group<T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Group")
+            .field("members", &self.members.len())
+            .field("limit", &self.limit)
+            .finish_non_exhaustive()
     }
 }

@@ -6,7 +6,7 @@
 //! time from its run queue, and when none can run it sleeps in its own mio `Poll` (`epoll_wait`) until a socket
 //! is ready, a timer is due, or another thread wakes it.
 //!
-//! Every blocking-looking call goes through one primitive, [`park`](park/index.html)'s `park_until`: register
+//! Every blocking-looking call goes through one primitive, the `park` module's `park_until`: register
 //! the current thread where a waker will find it, switch out, re-check. Timeouts, cancellation and the park
 //! location for thread dumps hook in there once. The same primitives work from plain OS threads, which then
 //! block, so a channel can connect a green thread and an OS thread.
@@ -27,9 +27,32 @@
 //! assert_eq!(total, 6);
 //! ```
 //!
+//! # Porting from `std`
+//! Swap `std::thread`, `std::sync` (with `mpsc`), `std::net` and `std::fs` for `green::thread`, `green::sync`,
+//! `green::net` and `green::fs`: every name resolves with the same signatures, and calls that would block the OS
+//! thread park only the green thread. README.md has the porting guide.
+//!
+//! # Caveats
+//! The full list is in DESIGN.md ("Caveats a user must know"); the ones that bite first:
+//! - **A blocking OS call stalls the whole worker.** `std::thread::sleep`, `std::sync::mpsc`, `std::net`,
+//!   `std::fs`, a blocking C library: they compile in a green thread and block its worker OS thread, and every
+//!   green thread on it waits too. Use the `green::` mirror, or [`offload`](fn@offload) the call. `RUST_LOG=green=trace`
+//!   shows a worker that stops switching.
+//! - **`std::sync::Mutex` held across a park** blocks the other contenders' workers, and deadlocks a contender on
+//!   the same worker: use [`sync::Mutex`].
+//! - **`std::thread_local!` is per worker OS thread,** shared by every green thread of that worker;
+//!   [`thread_local!`] is per green thread.
+//! - **Stacks have a fixed size** (256 KiB by default): deep recursion needs [`Builder::stack_size`]; an overflow
+//!   aborts with a message naming the green thread.
+//! - **Cancellation unwinds** the green thread from its next blocking call: it needs `panic = "unwind"`, and a
+//!   `catch_unwind` that swallows unknown payloads swallows it too.
+//!
 //! # Layout
-//! - [`thread`]: the `std::thread` mirror — `spawn`, `Builder`, `JoinHandle`, `scope`, `current`, `park`.
-//! - `park`: the one suspension primitive; the parker word, deadlines, cancellation points.
+//! - [`thread`]: the `std::thread` mirror — `spawn`, `Builder`, `JoinHandle`, `scope`, `current`, `park`,
+//!   `sleep`, `panicking` — and the panic hook that names the green thread in panic reports; green-thread locals
+//!   ([`thread_local!`]).
+//! - `park`: the one suspension primitive; the parker word, deadlines, cancellation points, and the lending
+//!   waits that nothing interrupts (how scopes, `block_on` and `offload` stay sound, also at shutdown).
 //! - [`cancel`]: `JoinHandle::cancel`, `timeout`, `deadline`, `uncancellable`.
 //! - `group`: [`Group`] — join many green threads together or as they complete, bound their concurrency.
 //! - [`time`]: `sleep`; each worker's timer wheel.
@@ -40,10 +63,11 @@
 //! - [`runtime`]: `Runtime` and its `Builder`, placement of new green threads, the default runtime.
 //! - [`offload`](mod@offload): run blocking calls on a bounded pool of OS threads while only the caller waits.
 //! - [`fs`]: `std::fs` calls and `File`, each call offloaded.
-//! - [`sync`]: the `std::sync` mirror (`Mutex`, `RwLock`, `Condvar`, `Barrier`, `OnceLock`) plus `Semaphore`,
-//!   `WaitGroup`, `Event`; the wait queue under every primitive.
+//! - [`sync`]: the `std::sync` mirror (`Mutex`, `RwLock`, `Condvar`, `Barrier`, `Once`, `OnceLock`, `LazyLock`,
+//!   `mpsc`) plus `Semaphore`, `WaitGroup`, `Event`; the wait queue under every primitive.
 //! - [`channel`]: crossbeam-channel's API (bounded, unbounded, rendezvous, timers) and [`select!`].
-//! - `context`: the only thread-local state (current worker, current green thread).
+//! - `context`: the only thread-local state (current worker, current green thread) and whose unwinding is
+//!   whose when several green threads share an OS thread.
 
 #![warn(missing_docs)]
 

@@ -33,15 +33,29 @@
 //!    anything itself. A thread checks for both before it parks and after it wakes. Blocking calls must
 //!    therefore undo their registrations in `Drop` guards, which they do anyway for panics.
 //!
-//! A thread that is already unwinding (`std::thread::panicking()`) or inside
-//! [`uncancellable`](crate::uncancellable) is never interrupted, so destructors may block safely.
+//! # What holds an interruption off
+//! 1. The thread is unwinding already ([`context::Local::is_unwinding`]: the green thread's *own* unwinding,
+//!    not its worker's): unwinding out of a destructor that runs during unwinding would abort the process, so
+//!    destructors may block safely and are never interrupted.
+//! 2. A *lending wait* ([`lending`]): the frame waiting there has lent borrows to other threads (a scope's
+//!    implicit join, `Runtime::block_on`, `offload`, a `Group`'s drop) and must not end before they are gone.
+//!    Nothing interrupts it, not even runtime shutdown. Its park is not bounded by timeout scopes either, so an
+//!    expired `timeout` around it does not make it spin: it waits, and the timeout fires at the first
+//!    cancellation point after it.
+//! 3. [`uncancellable`](crate::uncancellable) holds off cancellation and timeouts, but not runtime shutdown.
+//!
+//! # Runtime shutdown
+//! Dropping a [`Runtime`](crate::Runtime) asks every green thread of it to stop ([`Parker::request_shutdown`]):
+//! a sticky request, delivered as a [`Cancelled`] unwinding at every park (or yield) of a thread that is not
+//! already unwinding and not in a lending wait — also inside `uncancellable`, and again if user code catches
+//! it. The workers keep scheduling until every green thread has finished, so destructors that block are woken
+//! as usual and lending waits end when their borrowers do.
 //!
 //! # Ownership
 //! The parker word and the cancel flag are atomics any thread may touch. [`Scopes`] belongs to the thread
 //! it describes and lives in its [`Local`](crate::context::Local).
 
-use std::any::Any;
-use std::panic::{self, Location};
+use std::panic::Location;
 use std::sync::atomic::{AtomicU8, Ordering};
 use std::time::Instant;
 
@@ -54,12 +68,12 @@ pub(crate) const PARKED: u8 = 1;
 /// An `unpark` arrived; the next park consumes it and returns at once.
 pub(crate) const NOTIFIED: u8 = 2;
 
-/// No cancellation requested.
-const CANCEL_NONE: u8 = 0;
-/// `cancel` was called and the thread has not unwound for it yet.
+/// Bit of the cancel word: `cancel` was called.
 const CANCEL_REQUESTED: u8 = 1;
-/// The thread has started unwinding with [`Cancelled`]; later parks (in destructors) work normally.
+/// Bit of the cancel word: the thread has unwound for its `cancel` once; it is not delivered again.
 const CANCEL_DELIVERED: u8 = 2;
+/// Bit of the cancel word: its runtime shuts down. Sticky: delivered at every interruptible park.
+const CANCEL_SHUTDOWN: u8 = 4;
 
 /// Why a [`park_until`] returned.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -98,8 +112,10 @@ pub(crate) struct ScopeExpired {
 pub(crate) struct Scopes {
     /// Open timeout scopes: (scope id, deadline, already fired). Deadlines need not be ordered.
     deadlines: Vec<(u64, Instant, bool)>,
-    /// Depth of `uncancellable` sections; while non-zero nothing interrupts a park.
+    /// Depth of `uncancellable` sections; while non-zero only runtime shutdown interrupts a park.
     shield: u32,
+    /// Depth of lending waits ([`lending`]); while non-zero nothing interrupts a park.
+    lending: u32,
     /// Source of scope ids for this thread.
     next_scope: u64,
 }
@@ -118,17 +134,12 @@ impl Scopes {
         debug_assert_eq!(popped.map(|(id, _, _)| id), Some(scope));
     }
 
-    /// Enters (`+1`) or leaves (`-1`) an uncancellable section.
-    pub(crate) fn shield(&mut self, enter: bool) {
-        if enter {
-            self.shield += 1;
-        } else {
-            self.shield -= 1;
+    /// The earliest deadline of a scope that has not fired yet, if a scope can interrupt a wait now (not
+    /// inside a shield of either kind).
+    fn interrupting_deadline(&self) -> Option<Instant> {
+        if self.deadlines.is_empty() || self.shield > 0 || self.lending > 0 {
+            return None;
         }
-    }
-
-    /// The earliest deadline of a scope that has not fired yet.
-    fn earliest(&self) -> Option<Instant> {
         self.deadlines.iter().filter(|d| !d.2).map(|d| d.1).min()
     }
 
@@ -145,7 +156,7 @@ impl Scopes {
 pub(crate) struct Parker {
     /// EMPTY, PARKED or NOTIFIED.
     pub(crate) state: AtomicU8,
-    /// CANCEL_NONE, CANCEL_REQUESTED or CANCEL_DELIVERED.
+    /// Bits: CANCEL_REQUESTED, CANCEL_DELIVERED, CANCEL_SHUTDOWN.
     cancel: AtomicU8,
     /// Where the thread last parked (`#[track_caller]`), null while it runs; read by thread dumps.
     location: std::sync::atomic::AtomicPtr<Location<'static>>,
@@ -155,7 +166,7 @@ impl Parker {
     pub(crate) fn new() -> Parker {
         Parker {
             state: AtomicU8::new(EMPTY),
-            cancel: AtomicU8::new(CANCEL_NONE),
+            cancel: AtomicU8::new(0),
             location: std::sync::atomic::AtomicPtr::new(std::ptr::null_mut()),
         }
     }
@@ -198,12 +209,22 @@ impl Parker {
 
     /// Requests cancellation; true if this call made the request.
     pub(crate) fn request_cancel(&self) -> bool {
-        self.cancel.compare_exchange(CANCEL_NONE, CANCEL_REQUESTED, Ordering::AcqRel, Ordering::Relaxed).is_ok()
+        self.cancel.fetch_or(CANCEL_REQUESTED, Ordering::AcqRel) & CANCEL_REQUESTED == 0
     }
 
-    /// Whether cancellation was requested (delivered or not).
+    /// Requests the shutdown unwinding (see the module docs); true if this call made the request.
+    pub(crate) fn request_shutdown(&self) -> bool {
+        self.cancel.fetch_or(CANCEL_SHUTDOWN, Ordering::AcqRel) & CANCEL_SHUTDOWN == 0
+    }
+
+    /// Whether cancellation or shutdown was requested (delivered or not).
     pub(crate) fn is_cancel_requested(&self) -> bool {
-        self.cancel.load(Ordering::Acquire) != CANCEL_NONE
+        self.cancel.load(Ordering::Acquire) != 0
+    }
+
+    /// Whether the thread's runtime asked it to stop.
+    pub(crate) fn is_shutdown_requested(&self) -> bool {
+        self.cancel.load(Ordering::Acquire) & CANCEL_SHUTDOWN != 0
     }
 
     /// Where the thread is parked now, if it is.
@@ -214,41 +235,44 @@ impl Parker {
     }
 }
 
-/// Unwinds the current thread if it was cancelled or one of its timeout scopes expired.
+/// Unwinds the current thread if it was cancelled, its runtime shuts down, or one of its timeout scopes
+/// expired — unless something holds the interruption off (see the module docs).
 ///
-/// Called on entry to and exit from every park: the cancellation points of `green`.
+/// Called on entry to and exit from every park, and by `yield_now`: the cancellation points of `green`.
 fn check_interrupts(local: &context::Local) {
-    if std::thread::panicking() {
+    let cancel = local.thread.parker().cancel.load(Ordering::Relaxed);
+    let scopes = local.scopes.borrow();
+    if cancel == 0 && scopes.deadlines.is_empty() {
+        return; // the common case: nothing could interrupt
+    }
+    if scopes.lending > 0 || local.is_unwinding() {
         return;
     }
-    let mut scopes = local.scopes.borrow_mut();
+    if cancel & CANCEL_SHUTDOWN != 0 {
+        drop(scopes);
+        log::debug!(target: "green::park", "{} unwinds: its runtime shuts down", local.thread.describe());
+        context::resume_unwind(Box::new(Cancelled));
+    }
     if scopes.shield > 0 {
         return;
     }
     let parker = local.thread.parker();
-    if parker.cancel.load(Ordering::Relaxed) == CANCEL_REQUESTED
-        && parker
-            .cancel
-            .compare_exchange(CANCEL_REQUESTED, CANCEL_DELIVERED, Ordering::AcqRel, Ordering::Relaxed)
-            .is_ok()
+    if cancel & (CANCEL_REQUESTED | CANCEL_DELIVERED) == CANCEL_REQUESTED
+        && parker.cancel.fetch_or(CANCEL_DELIVERED, Ordering::AcqRel) & CANCEL_DELIVERED == 0
     {
         drop(scopes);
         log::debug!(target: "green::park", "{} unwinds: cancelled", local.thread.describe());
-        unwind(Box::new(Cancelled));
+        context::resume_unwind(Box::new(Cancelled));
     }
     if scopes.deadlines.is_empty() {
         return;
     }
-    if let Some(scope) = scopes.take_expired(Instant::now()) {
-        drop(scopes);
+    drop(scopes);
+    let expired = local.scopes.borrow_mut().take_expired(Instant::now());
+    if let Some(scope) = expired {
         log::debug!(target: "green::park", "{} unwinds: timeout scope {scope} expired", local.thread.describe());
-        unwind(Box::new(ScopeExpired { scope }));
+        context::resume_unwind(Box::new(ScopeExpired { scope }));
     }
-}
-
-/// Starts unwinding without running the panic hook (nothing is printed: this is control flow, not a bug).
-fn unwind(payload: Box<dyn Any + Send>) -> ! {
-    panic::resume_unwind(payload)
 }
 
 /// Parks the current thread of execution (green or OS) until unparked or until `deadline`.
@@ -260,8 +284,9 @@ pub(crate) fn park_until(deadline: Option<Instant>) -> Wake {
     let location = Location::caller();
     context::with_local(|local| {
         check_interrupts(local);
-        let scope_deadline =
-            if local.scopes.borrow().deadlines.is_empty() { None } else { local.scopes.borrow().earliest() };
+        // Only a scope that can interrupt this park bounds it: a shielded park bounded by an expired scope
+        // would return at once, forever.
+        let scope_deadline = interrupting_deadline(local);
         let wake_at = match (deadline, scope_deadline) {
             (Some(a), Some(b)) => Some(a.min(b)),
             (a, b) => a.or(b),
@@ -287,40 +312,68 @@ pub(crate) fn park_until(deadline: Option<Instant>) -> Wake {
     })
 }
 
-/// When the earliest unexpired timeout scope of the current thread ends, if one can interrupt a wait now
-/// (`None` inside [`uncancellable`](crate::uncancellable), while unwinding, or without scopes).
+/// When the earliest unexpired timeout scope of `local` ends, if one can interrupt a wait now (`None` inside
+/// a shield, while unwinding, or without scopes).
+fn interrupting_deadline(local: &context::Local) -> Option<Instant> {
+    let deadline = local.scopes.borrow().interrupting_deadline()?;
+    (!local.is_unwinding()).then_some(deadline)
+}
+
+/// [`interrupting_deadline`] of the current thread.
 ///
 /// For waits that cannot go through [`park_until`] (an OS thread blocked in `poll(2)` on a socket): they bound
 /// their wait by this instant and then call [`interruption_point`].
 pub(crate) fn interruption_deadline() -> Option<Instant> {
-    if std::thread::panicking() {
-        return None;
-    }
-    context::with_local(|local| {
-        let scopes = local.scopes.borrow();
-        if scopes.shield > 0 {
-            None
-        } else {
-            scopes.earliest()
-        }
-    })
+    context::with_local(interrupting_deadline)
 }
 
 /// Unwinds the current thread if it was cancelled or one of its timeout scopes expired: the check
-/// [`park_until`] makes before and after parking, for waits that do not park.
+/// [`park_until`] makes before and after parking, for waits that do not park (and for `yield_now`).
 pub(crate) fn interruption_point() {
     context::with_local(check_interrupts);
 }
 
-/// Runs `f` with cancellation and timeout scopes held off: see [`uncancellable`](crate::uncancellable).
-pub(crate) fn shielded<R>(f: impl FnOnce() -> R) -> R {
-    struct Unshield;
-    impl Drop for Unshield {
+/// Which of the two shields a section raises.
+#[derive(Clone, Copy)]
+enum Shield {
+    /// [`uncancellable`](crate::uncancellable): holds off cancellation and timeouts.
+    User,
+    /// A lending wait: holds off everything, runtime shutdown included.
+    Lending,
+}
+
+/// Runs `f` with `shield` raised, lowering it however `f` ends.
+fn with_shield<R>(shield: Shield, f: impl FnOnce() -> R) -> R {
+    fn raise(shield: Shield, by: i32) {
+        context::with_local(|local| {
+            let mut scopes = local.scopes.borrow_mut();
+            let depth = match shield {
+                Shield::User => &mut scopes.shield,
+                Shield::Lending => &mut scopes.lending,
+            };
+            *depth = depth.checked_add_signed(by).expect("shields are raised and lowered in pairs");
+        });
+    }
+    struct Lower(Shield);
+    impl Drop for Lower {
         fn drop(&mut self) {
-            context::with_local(|local| local.scopes.borrow_mut().shield(false));
+            raise(self.0, -1);
         }
     }
-    context::with_local(|local| local.scopes.borrow_mut().shield(true));
-    let _unshield = Unshield;
+    raise(shield, 1);
+    let _lower = Lower(shield);
     f()
+}
+
+/// Runs `f` with cancellation and timeout scopes held off: see [`uncancellable`](crate::uncancellable).
+pub(crate) fn shielded<R>(f: impl FnOnce() -> R) -> R {
+    with_shield(Shield::User, f)
+}
+
+/// Runs the wait `f` of a frame that has lent borrows to other threads: nothing interrupts a park inside it,
+/// not cancellation, not a timeout, not runtime shutdown, so the frame cannot end before the borrowers are
+/// gone (see the module docs). `f` must only wait for something that ends by itself. Also used for the drop
+/// of a closure that never ran (cancelled before start): destructor code, which nothing interrupts.
+pub(crate) fn lending<R>(f: impl FnOnce() -> R) -> R {
+    with_shield(Shield::Lending, f)
 }

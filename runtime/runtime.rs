@@ -20,6 +20,7 @@ use std::thread;
 use crate::coroutine::{NewTask, DEFAULT_STACK_SIZE};
 use crate::reactor::Reactor;
 use crate::scheduler::{Worker, WorkerHandle};
+use crate::sync::WaitGroup;
 use crate::thread::JoinHandle;
 
 /// The part of a runtime that green threads, handles and workers share.
@@ -48,10 +49,11 @@ impl RuntimeShared {
     }
 
     /// Places a `Send` green thread (see the module docs).
+    ///
+    /// From one of this runtime's own green threads it always succeeds, also during shutdown (the worker then
+    /// only drops the closure, as a green thread, and the join reports `Cancelled`): a destructor run by the
+    /// shutdown may spawn. From anywhere else it fails once shutdown has begun.
     pub(crate) fn place(self: &Arc<Self>, task: NewTask) -> io::Result<()> {
-        if self.is_shut_down() {
-            return Err(io::Error::other("cannot spawn a green thread: its runtime is shut down"));
-        }
         log::trace!(target: "green::runtime", "spawn {}", task.thread.describe());
         let task = crate::context::with_worker(|worker| match worker {
             Some(worker) if Arc::ptr_eq(worker.runtime(), self) => {
@@ -69,6 +71,9 @@ impl RuntimeShared {
             _ => Some(task),
         });
         if let Some(task) = task {
+            if self.is_shut_down() {
+                return Err(io::Error::other("cannot spawn a green thread: its runtime is shut down"));
+            }
             let index = self.next_worker.fetch_add(1, Ordering::Relaxed) % self.workers.len();
             self.workers[index].inject(task);
         }
@@ -87,8 +92,12 @@ impl RuntimeShared {
 
 /// A set of worker threads running green threads.
 ///
-/// Dropping it shuts it down: every green thread that has not finished is unwound on its worker (its
-/// destructors run), those that never started never will, and the worker threads are joined.
+/// Dropping it shuts it down and waits until that is done: every green thread that has not finished unwinds
+/// with [`Cancelled`](crate::Cancelled) from its current or next blocking call (its destructors run, and may
+/// block as usual); those that never started never will; then the worker threads are joined. A frame that
+/// lent borrows to other threads (a [`scope`](crate::scope)'s join, [`block_on`](Runtime::block_on)) is never
+/// unwound before they are done. See `scheduler/worker.rs` for the steps and DESIGN.md for the rules.
+/// From a green thread of another runtime, the drop parks only that green thread.
 ///
 /// ```
 /// let runtime = green::Runtime::builder().workers(2).build().unwrap();
@@ -103,6 +112,9 @@ pub struct Runtime {
     shared: Arc<RuntimeShared>,
     /// The worker OS threads, joined on drop.
     threads: Vec<thread::JoinHandle<()>>,
+    /// Each worker thread holds a clone until its loop has stopped; `drop` waits on it, so a green thread
+    /// dropping a runtime parks instead of blocking its worker. `None` only inside `drop`.
+    stopped: Option<WaitGroup>,
 }
 
 /// Configures a [`Runtime`]: `Runtime::builder().workers(2).stack_size(64 * 1024).build()`.
@@ -136,6 +148,7 @@ impl Builder {
     /// When an OS thread or an epoll instance cannot be created.
     pub fn build(self) -> io::Result<Runtime> {
         crate::coroutine::overflow::install();
+        crate::thread::panic_hook::install();
         let count = match self.workers {
             Some(count) => count,
             None => thread::available_parallelism().map_or(1, |n| n.get()),
@@ -153,13 +166,17 @@ impl Builder {
             next_worker: AtomicUsize::new(0),
             stack_size: self.stack_size,
         });
-        let mut runtime = Runtime { shared: shared.clone(), threads: Vec::with_capacity(count) };
+        let stopped = WaitGroup::new();
+        let mut runtime =
+            Runtime { shared: shared.clone(), threads: Vec::with_capacity(count), stopped: Some(stopped.clone()) };
         for (index, reactor) in reactors.into_iter().enumerate() {
             let handle = shared.workers[index].clone();
             let shared = shared.clone();
-            let thread = thread::Builder::new()
-                .name(format!("green-worker-{index}"))
-                .spawn(move || Worker::new(handle, shared, reactor).run())?;
+            let stopped = stopped.clone();
+            let thread = thread::Builder::new().name(format!("green-worker-{index}")).spawn(move || {
+                Worker::new(handle, shared, reactor).run();
+                drop(stopped);
+            })?;
             runtime.threads.push(thread);
         }
         log::debug!(target: "green::runtime", "runtime started with {count} workers");
@@ -222,6 +239,10 @@ impl Drop for Runtime {
             // Wake it whether or not it sleeps: the flag is checked after every batch and every wake.
             let _ = worker.notify_always();
         }
+        if let Some(stopped) = self.stopped.take() {
+            // Uninterruptible: returning early would leave the workers running behind a dropped handle.
+            crate::park::lending(|| stopped.wait());
+        }
         for thread in self.threads.drain(..) {
             if thread.join().is_err() {
                 log::error!(target: "green::runtime", "a worker thread panicked");
@@ -259,4 +280,14 @@ where
     T: Send,
 {
     Runtime::new().expect("cannot start a green runtime").block_on(f)
+}
+
+impl std::fmt::Debug for Runtime {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Runtime")
+            .field("workers", &self.shared.workers().len())
+            .field("stack_size", &self.shared.stack_size())
+            .field("shut_down", &self.shared.is_shut_down())
+            .finish_non_exhaustive()
+    }
 }

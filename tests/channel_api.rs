@@ -102,9 +102,9 @@ fn iterators_end_at_disconnection() {
 #[test]
 fn errors_display_and_give_the_message_back() {
     assert_eq!(SendError(1).to_string(), "sending on a disconnected channel");
-    assert_eq!(format!("{:?}", SendError(1)), "SendError(..)");
+    assert_eq!(format!("{:?}", SendError(1)), r#""SendError(..)""#); // crossbeam's, quotes included
     assert_eq!(TrySendError::Full(1).to_string(), "sending on a full channel");
-    assert_eq!(format!("{:?}", TrySendError::Disconnected(1)), "Disconnected(..)");
+    assert_eq!(format!("{:?}", TrySendError::Disconnected(1)), r#""Disconnected(..)""#);
     assert_eq!(SendTimeoutError::Timeout(1).to_string(), "timed out waiting on send operation");
     assert_eq!(RecvError.to_string(), "receiving on an empty and disconnected channel");
     assert_eq!(TryRecvError::Empty.to_string(), "receiving on an empty channel");

@@ -52,8 +52,7 @@ fn write_read_metadata_read_dir_and_remove() {
             green::fs::rename(nested.join("copy.txt"), nested.join("moved.txt")).unwrap();
             let mut names: Vec<String> = green::fs::read_dir(&nested)
                 .unwrap()
-                .iter()
-                .map(|entry| entry.file_name().into_string().unwrap())
+                .map(|entry| entry.unwrap().file_name().into_string().unwrap())
                 .collect();
             names.sort();
             assert_eq!(names, ["hello.txt", "moved.txt"]);
@@ -62,7 +61,7 @@ fn write_read_metadata_read_dir_and_remove() {
             assert_eq!(green::fs::metadata(&file).unwrap_err().kind(), ErrorKind::NotFound);
             assert_eq!(green::fs::read(&file).unwrap_err().kind(), ErrorKind::NotFound);
             green::fs::remove_dir_all(dir.path().join("a")).unwrap();
-            assert!(green::fs::read_dir(dir.path()).unwrap().is_empty());
+            assert_eq!(green::fs::read_dir(dir.path()).unwrap().count(), 0);
         });
     });
 }
@@ -176,4 +175,62 @@ fn many_green_threads_write_and_read_their_own_files() {
         assert_eq!(checksum, expected);
         assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 100);
     });
+}
+
+#[test]
+fn read_dir_has_std_shape_and_entries_match_std() {
+    watchdog(Duration::from_secs(60), || {
+        let dir = TempDir::new("read-dir-shape");
+        std::fs::create_dir(dir.path().join("sub")).unwrap();
+        std::fs::write(dir.path().join("file"), "12345").unwrap();
+        std::os::unix::fs::symlink("file", dir.path().join("link")).unwrap();
+        let rt = runtime(2);
+        let path = dir.path().to_path_buf();
+        rt.block_on(move || {
+            // The same loop as over `std::fs::read_dir`: `io::Result<ReadDir>` of `io::Result<DirEntry>`.
+            let listing: std::io::Result<green::fs::ReadDir> = green::fs::read_dir(&path);
+            let mut green_entries = Vec::new();
+            for entry in listing.unwrap() {
+                let entry: green::fs::DirEntry = entry.unwrap();
+                let kind = kind(entry.file_type().unwrap());
+                let inode = std::os::unix::fs::DirEntryExt::ino(&entry);
+                green_entries.push((entry.file_name(), entry.path(), kind, entry.metadata().unwrap().len(), inode));
+            }
+            green_entries.sort();
+            let mut std_entries: Vec<_> = std::fs::read_dir(&path)
+                .unwrap()
+                .map(|entry| {
+                    let entry = entry.unwrap();
+                    let inode = std::os::unix::fs::DirEntryExt::ino(&entry);
+                    (
+                        entry.file_name(),
+                        entry.path(),
+                        kind(entry.file_type().unwrap()),
+                        entry.metadata().unwrap().len(),
+                        inode,
+                    )
+                })
+                .collect();
+            std_entries.sort();
+            assert_eq!(green_entries, std_entries);
+            assert_eq!(green_entries.iter().map(|entry| entry.2).collect::<Vec<_>>(), ["file", "symlink", "dir"]);
+            assert_eq!(format!("{:?}", green::fs::read_dir(path.join("sub")).unwrap().next().map(|_| ())), "None");
+            // Errors as std's: a missing directory fails at `read_dir`, not while iterating.
+            let missing = green::fs::read_dir(path.join("missing")).unwrap_err();
+            assert_eq!(missing.kind(), std::fs::read_dir(path.join("missing")).unwrap_err().kind());
+            let not_a_directory = green::fs::read_dir(path.join("file")).unwrap_err().raw_os_error();
+            assert_eq!(not_a_directory, std::fs::read_dir(path.join("file")).unwrap_err().raw_os_error());
+        });
+    });
+}
+
+/// A file type as a word, for comparing listings.
+fn kind(file_type: std::fs::FileType) -> &'static str {
+    if file_type.is_dir() {
+        "dir"
+    } else if file_type.is_symlink() {
+        "symlink"
+    } else {
+        "file"
+    }
 }

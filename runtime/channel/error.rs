@@ -77,6 +77,12 @@ pub struct ReadyTimeoutError;
 
 impl<T> SendError<T> {
     /// The message that could not be sent.
+    ///
+    /// ```
+    /// let (s, r) = green::channel::unbounded();
+    /// drop(r);
+    /// assert_eq!(s.send("foo").unwrap_err().into_inner(), "foo");
+    /// ```
     pub fn into_inner(self) -> T {
         self.0
     }
@@ -84,7 +90,8 @@ impl<T> SendError<T> {
 
 impl<T> fmt::Debug for SendError<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.pad("SendError(..)")
+        // As crossbeam: the text is formatted with `Debug`, quotes included.
+        fmt::Debug::fmt("SendError(..)", f)
     }
 }
 
@@ -98,6 +105,13 @@ impl<T: Send> error::Error for SendError<T> {}
 
 impl<T> TrySendError<T> {
     /// The message that could not be sent.
+    ///
+    /// ```
+    /// let (s, _r) = green::channel::bounded(0);
+    /// let error = s.try_send("no receiver waits").unwrap_err();
+    /// assert!(error.is_full());
+    /// assert_eq!(error.into_inner(), "no receiver waits");
+    /// ```
     pub fn into_inner(self) -> T {
         match self {
             TrySendError::Full(message) | TrySendError::Disconnected(message) => message,
@@ -105,11 +119,22 @@ impl<T> TrySendError<T> {
     }
 
     /// Whether the send failed because the channel was full.
+    ///
+    /// ```
+    /// let (s, _r) = green::channel::bounded(0);
+    /// assert!(s.try_send(1).unwrap_err().is_full());
+    /// ```
     pub fn is_full(&self) -> bool {
         matches!(self, TrySendError::Full(_))
     }
 
     /// Whether the send failed because every receiver is gone.
+    ///
+    /// ```
+    /// let (s, r) = green::channel::bounded(1);
+    /// drop(r);
+    /// assert!(s.try_send(1).unwrap_err().is_disconnected());
+    /// ```
     pub fn is_disconnected(&self) -> bool {
         matches!(self, TrySendError::Disconnected(_))
     }
@@ -118,8 +143,8 @@ impl<T> TrySendError<T> {
 impl<T> fmt::Debug for TrySendError<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            TrySendError::Full(_) => f.pad("Full(..)"),
-            TrySendError::Disconnected(_) => f.pad("Disconnected(..)"),
+            TrySendError::Full(_) => fmt::Debug::fmt("Full(..)", f),
+            TrySendError::Disconnected(_) => fmt::Debug::fmt("Disconnected(..)", f),
         }
     }
 }
@@ -143,6 +168,15 @@ impl<T> From<SendError<T>> for TrySendError<T> {
 
 impl<T> SendTimeoutError<T> {
     /// The message that could not be sent.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    ///
+    /// let (s, _r) = green::channel::bounded(0);
+    /// let error = s.send_timeout("nobody came", Duration::from_millis(5)).unwrap_err();
+    /// assert!(error.is_timeout());
+    /// assert_eq!(error.into_inner(), "nobody came");
+    /// ```
     pub fn into_inner(self) -> T {
         match self {
             SendTimeoutError::Timeout(message) | SendTimeoutError::Disconnected(message) => message,
@@ -150,11 +184,26 @@ impl<T> SendTimeoutError<T> {
     }
 
     /// Whether the send timed out.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    ///
+    /// let (s, _r) = green::channel::bounded(0);
+    /// assert!(s.send_timeout(1, Duration::from_millis(1)).unwrap_err().is_timeout());
+    /// ```
     pub fn is_timeout(&self) -> bool {
         matches!(self, SendTimeoutError::Timeout(_))
     }
 
     /// Whether the send failed because every receiver is gone.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    ///
+    /// let (s, r) = green::channel::bounded(0);
+    /// drop(r);
+    /// assert!(s.send_timeout(1, Duration::from_millis(1)).unwrap_err().is_disconnected());
+    /// ```
     pub fn is_disconnected(&self) -> bool {
         matches!(self, SendTimeoutError::Disconnected(_))
     }
@@ -162,7 +211,7 @@ impl<T> SendTimeoutError<T> {
 
 impl<T> fmt::Debug for SendTimeoutError<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.pad("SendTimeoutError(..)")
+        fmt::Debug::fmt("SendTimeoutError(..)", f)
     }
 }
 
@@ -193,11 +242,22 @@ impl error::Error for RecvError {}
 
 impl TryRecvError {
     /// Whether the receive failed because the channel was empty.
+    ///
+    /// ```
+    /// let (_s, r) = green::channel::unbounded::<i32>();
+    /// assert!(r.try_recv().unwrap_err().is_empty());
+    /// ```
     pub fn is_empty(&self) -> bool {
         matches!(self, TryRecvError::Empty)
     }
 
     /// Whether the receive failed because the channel is empty and every sender is gone.
+    ///
+    /// ```
+    /// let (s, r) = green::channel::unbounded::<i32>();
+    /// drop(s);
+    /// assert!(r.try_recv().unwrap_err().is_disconnected());
+    /// ```
     pub fn is_disconnected(&self) -> bool {
         matches!(self, TryRecvError::Disconnected)
     }
@@ -222,11 +282,26 @@ impl From<RecvError> for TryRecvError {
 
 impl RecvTimeoutError {
     /// Whether the receive timed out.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    ///
+    /// let (_s, r) = green::channel::unbounded::<i32>();
+    /// assert!(r.recv_timeout(Duration::from_millis(1)).unwrap_err().is_timeout());
+    /// ```
     pub fn is_timeout(&self) -> bool {
         matches!(self, RecvTimeoutError::Timeout)
     }
 
     /// Whether the receive failed because the channel is empty and every sender is gone.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    ///
+    /// let (s, r) = green::channel::unbounded::<i32>();
+    /// drop(s);
+    /// assert!(r.recv_timeout(Duration::from_millis(1)).unwrap_err().is_disconnected());
+    /// ```
     pub fn is_disconnected(&self) -> bool {
         matches!(self, RecvTimeoutError::Disconnected)
     }

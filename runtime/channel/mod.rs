@@ -165,5 +165,5 @@ pub use timer::{after, at, never, tick};
 /// What the `select!` expansion calls; not a public API.
 #[doc(hidden)]
 pub mod __private {
-    pub use super::select::{select, Operation, Wait};
+    pub use super::select::{select, select_in, Operation, Wait};
 }

@@ -48,6 +48,17 @@ impl<T> Receiver<T> {
     /// # Errors
     /// [`TryRecvError::Empty`] when there is no message now — for a zero-capacity channel, when no sender is
     /// waiting — and [`TryRecvError::Disconnected`] when the channel is empty and every sender is gone.
+    ///
+    /// ```
+    /// use green::channel::{unbounded, TryRecvError};
+    ///
+    /// let (s, r) = unbounded();
+    /// assert_eq!(r.try_recv(), Err(TryRecvError::Empty));
+    /// s.send(5).unwrap();
+    /// drop(s);
+    /// assert_eq!(r.try_recv(), Ok(5)); // buffered messages outlive the senders
+    /// assert_eq!(r.try_recv(), Err(TryRecvError::Disconnected));
+    /// ```
     pub fn try_recv(&self) -> Result<T, TryRecvError> {
         match &self.flavor {
             Flavor::Channel(channel) => channel.try_recv(),
@@ -65,6 +76,21 @@ impl<T> Receiver<T> {
     /// # Errors
     /// [`RecvError`] when the channel is empty and every sender is gone (buffered messages are received
     /// first).
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use green::channel::{unbounded, RecvError};
+    ///
+    /// green::run(|| {
+    ///     let (s, r) = unbounded();
+    ///     green::spawn(move || {
+    ///         green::sleep(Duration::from_millis(5));
+    ///         s.send(5).unwrap();
+    ///     });
+    ///     assert_eq!(r.recv(), Ok(5)); // parks until the message arrives
+    ///     assert_eq!(r.recv(), Err(RecvError)); // the sender is gone
+    /// });
+    /// ```
     #[track_caller]
     pub fn recv(&self) -> Result<T, RecvError> {
         self.recv_until(None).map_err(|_| RecvError)
@@ -89,6 +115,17 @@ impl<T> Receiver<T> {
     }
 
     /// Like [`recv`](Receiver::recv), giving up at `deadline` (see [`recv_timeout`](Receiver::recv_timeout)).
+    ///
+    /// ```
+    /// use std::time::{Duration, Instant};
+    /// use green::channel::{unbounded, RecvTimeoutError};
+    ///
+    /// let (s, r) = unbounded();
+    /// s.send(1).unwrap();
+    /// let deadline = Instant::now() + Duration::from_millis(5);
+    /// assert_eq!(r.recv_deadline(deadline), Ok(1));
+    /// assert_eq!(r.recv_deadline(deadline), Err(RecvTimeoutError::Timeout));
+    /// ```
     #[track_caller]
     pub fn recv_deadline(&self, deadline: Instant) -> Result<T, RecvTimeoutError> {
         self.recv_until(Some(deadline))
@@ -105,11 +142,25 @@ impl<T> Receiver<T> {
     }
 
     /// Whether no message is waiting (always true for a zero-capacity channel).
+    ///
+    /// ```
+    /// let (s, r) = green::channel::unbounded();
+    /// assert!(r.is_empty());
+    /// s.send(0).unwrap();
+    /// assert!(!r.is_empty());
+    /// ```
     pub fn is_empty(&self) -> bool {
         self.len() == 0
     }
 
     /// Whether the buffer is full (always true for a zero-capacity channel, never for an unbounded one).
+    ///
+    /// ```
+    /// let (s, r) = green::channel::bounded(1);
+    /// assert!(!r.is_full());
+    /// s.send(0).unwrap();
+    /// assert!(r.is_full());
+    /// ```
     pub fn is_full(&self) -> bool {
         match &self.flavor {
             Flavor::Channel(channel) => channel.is_full(),
@@ -119,6 +170,13 @@ impl<T> Receiver<T> {
     }
 
     /// The number of messages waiting (always 0 for a zero-capacity channel).
+    ///
+    /// ```
+    /// let (s, r) = green::channel::unbounded();
+    /// s.send(1).unwrap();
+    /// s.send(2).unwrap();
+    /// assert_eq!(r.len(), 2);
+    /// ```
     pub fn len(&self) -> usize {
         match &self.flavor {
             Flavor::Channel(channel) => channel.len(),
@@ -128,6 +186,13 @@ impl<T> Receiver<T> {
     }
 
     /// The capacity: `None` for an unbounded channel, `Some(1)` for timers, `Some(0)` for `never`.
+    ///
+    /// ```
+    /// use green::channel::{bounded, unbounded};
+    ///
+    /// assert_eq!(unbounded::<i32>().1.capacity(), None);
+    /// assert_eq!(bounded::<i32>(5).1.capacity(), Some(5));
+    /// ```
     pub fn capacity(&self) -> Option<usize> {
         match &self.flavor {
             Flavor::Channel(channel) => channel.capacity(),
@@ -137,16 +202,43 @@ impl<T> Receiver<T> {
     }
 
     /// A blocking iterator: [`recv`](Receiver::recv) until the channel is empty and disconnected.
+    ///
+    /// ```
+    /// green::run(|| {
+    ///     let (s, r) = green::channel::unbounded();
+    ///     green::spawn(move || {
+    ///         for i in 1..=3 {
+    ///             s.send(i).unwrap();
+    ///         }
+    ///     }); // the sender is dropped when the green thread ends
+    ///     assert_eq!(r.iter().collect::<Vec<_>>(), [1, 2, 3]);
+    /// });
+    /// ```
     pub fn iter(&self) -> Iter<'_, T> {
         Iter { receiver: self }
     }
 
     /// A non-blocking iterator over the messages waiting now.
+    ///
+    /// ```
+    /// let (s, r) = green::channel::unbounded();
+    /// s.send(1).unwrap();
+    /// s.send(2).unwrap();
+    /// assert_eq!(r.try_iter().collect::<Vec<_>>(), [1, 2]);
+    /// assert_eq!(r.try_iter().next(), None); // empty now; `s` is still alive
+    /// ```
     pub fn try_iter(&self) -> TryIter<'_, T> {
         TryIter { receiver: self }
     }
 
     /// Whether `other` receives from the same channel (or timer; all `never` receivers are the same).
+    ///
+    /// ```
+    /// let (_s, r) = green::channel::unbounded::<i32>();
+    /// let (_s2, other) = green::channel::unbounded::<i32>();
+    /// assert!(r.same_channel(&r.clone()));
+    /// assert!(!r.same_channel(&other));
+    /// ```
     pub fn same_channel(&self, other: &Receiver<T>) -> bool {
         match (&self.flavor, &other.flavor) {
             (Flavor::Channel(a), Flavor::Channel(b)) => Arc::ptr_eq(a, b),

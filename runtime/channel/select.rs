@@ -51,11 +51,33 @@ pub struct Operation<'a> {
 
 impl<'a> Operation<'a> {
     /// A receive from `receiver`.
+    ///
+    /// ```
+    /// use green::channel::{unbounded, Select};
+    ///
+    /// let (s, r) = unbounded();
+    /// s.send("message").unwrap();
+    /// let mut select = Select::new();
+    /// select.recv(&r);
+    /// let operation = select.select();
+    /// assert_eq!(operation.recv(&r), Ok("message"));
+    /// ```
     pub fn recv<T>(receiver: &'a Receiver<T>) -> Operation<'a> {
         Operation { handle: receiver, side: Side::Receive, address: receiver as *const Receiver<T> as usize }
     }
 
     /// A send into `sender`.
+    ///
+    /// ```
+    /// use green::channel::{bounded, Select};
+    ///
+    /// let (s, r) = bounded(1);
+    /// let mut select = Select::new();
+    /// select.send(&s);
+    /// let operation = select.select();
+    /// assert_eq!(operation.send(&s, 10), Ok(()));
+    /// assert_eq!(r.recv(), Ok(10));
+    /// ```
     pub fn send<T>(sender: &'a Sender<T>) -> Operation<'a> {
         Operation { handle: sender, side: Side::Send, address: sender as *const Sender<T> as usize }
     }
@@ -90,19 +112,25 @@ impl Wait {
 /// The entry point of [`select!`](crate::select): selects one of `operations` (indexed by position).
 #[doc(hidden)]
 pub fn select<'a>(operations: &[Operation<'a>], wait: Wait) -> Option<SelectedOperation<'a>> {
-    let (position, reservation) = run(operations, wait)?;
+    select_in(operations, wait, false)
+}
+
+/// [`select`], trying the operations in the order given when `biased` (`select_biased!`), at random otherwise;
+/// what the macros expand to, not a public API.
+pub fn select_in<'a>(operations: &[Operation<'a>], wait: Wait, biased: bool) -> Option<SelectedOperation<'a>> {
+    let (position, reservation) = run(operations, wait, biased)?;
     Some(SelectedOperation { index: position, operation: operations[position], reservation: Some(reservation) })
 }
 
 /// The select protocol (module docs, steps 1–6); returns the position of the reserved operation.
-fn run(operations: &[Operation<'_>], wait: Wait) -> Option<(usize, Reservation)> {
-    // Step 1: a pass in random order, so that no ready operation is favoured.
-    if let Some(found) = try_all(operations) {
+fn run(operations: &[Operation<'_>], wait: Wait, biased: bool) -> Option<(usize, Reservation)> {
+    // Step 1: a pass in random order, so that no ready operation is favoured (in order when biased).
+    if let Some(found) = try_all(operations, biased) {
         return Some(found);
     }
     // Step 2.
     let deadline = wait.deadline().ok()?;
-    let order = Order::shuffled(operations.len());
+    let order = Order::new(operations.len(), biased);
     loop {
         if deadline.is_some_and(|deadline| Instant::now() >= deadline) {
             return None;
@@ -140,15 +168,15 @@ fn run(operations: &[Operation<'_>], wait: Wait) -> Option<(usize, Reservation)>
                 return Some((index, reservation));
             }
         }
-        if let Some(found) = try_all(operations) {
+        if let Some(found) = try_all(operations, biased) {
             return Some(found);
         }
     }
 }
 
-/// Tries every operation once, in random order.
-fn try_all(operations: &[Operation<'_>]) -> Option<(usize, Reservation)> {
-    Order::shuffled(operations.len())
+/// Tries every operation once, in random order (in the order given when `biased`).
+fn try_all(operations: &[Operation<'_>], biased: bool) -> Option<(usize, Reservation)> {
+    Order::new(operations.len(), biased)
         .iter()
         .find_map(|index| operations[index].handle.try_reserve().map(|reservation| (index, reservation)))
 }
@@ -191,7 +219,8 @@ impl Drop for Registration<'_, '_> {
     }
 }
 
-/// A random permutation of `0..len` (Fisher–Yates), kept inline for selects of up to 32 operations.
+/// A permutation of `0..len` — random (Fisher–Yates), or the identity for a biased select — kept inline for
+/// selects of up to 32 operations.
 enum Order {
     /// Short lists, without allocating.
     Inline([u8; 32], u8),
@@ -200,19 +229,20 @@ enum Order {
 }
 
 impl Order {
-    fn shuffled(len: usize) -> Order {
+    fn new(len: usize, biased: bool) -> Order {
+        let shuffle = !biased;
         if len <= 32 {
             let mut indices = [0u8; 32];
             for (i, slot) in indices.iter_mut().enumerate().take(len) {
                 *slot = i as u8;
             }
-            for i in (1..len).rev() {
+            for i in (1..len).rev().filter(|_| shuffle) {
                 indices.swap(i, random_below(i + 1));
             }
             Order::Inline(indices, len as u8)
         } else {
             let mut indices: Vec<usize> = (0..len).collect();
-            for i in (1..len).rev() {
+            for i in (1..len).rev().filter(|_| shuffle) {
                 indices.swap(i, random_below(i + 1));
             }
             Order::Heap(indices)
@@ -253,7 +283,8 @@ fn random_below(bound: usize) -> usize {
 /// Add operations with [`recv`](Select::recv) and [`send`](Select::send) (each returns the operation's
 /// index), choose one with [`select`](Select::select) (or `try_select`, `select_timeout`, `select_deadline`),
 /// then complete it with [`SelectedOperation::recv`] or [`SelectedOperation::send`], passing the same
-/// receiver or sender. When several operations are ready, one is chosen at random.
+/// receiver or sender. When several operations are ready, one is chosen at random ([`Select::new_biased`]:
+/// the first one added).
 ///
 /// ```
 /// use green::channel::{unbounded, Select};
@@ -281,20 +312,77 @@ pub struct Select<'a> {
     indices: Vec<usize>,
     /// The index the next added operation gets.
     next_index: usize,
+    /// Whether ready operations are chosen in the order they were added instead of at random.
+    biased: bool,
 }
 
 impl<'a> Select<'a> {
-    /// An empty select.
+    /// An empty select: among ready operations it chooses at random.
+    ///
+    /// ```
+    /// use green::channel::{never, Select};
+    ///
+    /// let mut select = Select::new();
+    /// let nothing = never::<i32>();
+    /// select.recv(&nothing);
+    /// assert!(select.try_select().is_err());
+    /// ```
     pub fn new() -> Select<'a> {
         Select::default()
     }
 
+    /// An empty select that, among ready operations, chooses the one added first (crossbeam's
+    /// `Select::new_biased`). Faster, but a busy first operation can starve the others.
+    ///
+    /// ```
+    /// use green::channel::{unbounded, Select};
+    ///
+    /// let (s1, r1) = unbounded();
+    /// let (s2, r2) = unbounded();
+    /// s1.send(1).unwrap();
+    /// s2.send(2).unwrap();
+    ///
+    /// let mut select = Select::new_biased();
+    /// let first = select.recv(&r1);
+    /// select.recv(&r2);
+    /// let operation = select.select();
+    /// assert_eq!(operation.index(), first); // both are ready: the first one added wins
+    /// assert_eq!(operation.recv(&r1), Ok(1));
+    /// ```
+    pub fn new_biased() -> Select<'a> {
+        Select { biased: true, ..Select::default() }
+    }
+
     /// Adds a send into `sender`; returns its index.
+    ///
+    /// ```
+    /// use green::channel::{bounded, Select};
+    ///
+    /// let (s, r) = bounded(1);
+    /// let mut select = Select::new();
+    /// let index = select.send(&s);
+    /// let operation = select.select();
+    /// assert_eq!(operation.index(), index);
+    /// operation.send(&s, "sent").unwrap();
+    /// assert_eq!(r.recv(), Ok("sent"));
+    /// ```
     pub fn send<T>(&mut self, sender: &'a Sender<T>) -> usize {
         self.add(Operation::send(sender))
     }
 
     /// Adds a receive from `receiver`; returns its index.
+    ///
+    /// ```
+    /// use green::channel::{unbounded, Select};
+    ///
+    /// let (s, r) = unbounded();
+    /// s.send(7).unwrap();
+    /// let mut select = Select::new();
+    /// let index = select.recv(&r);
+    /// let operation = select.select();
+    /// assert_eq!(operation.index(), index);
+    /// assert_eq!(operation.recv(&r), Ok(7));
+    /// ```
     pub fn recv<T>(&mut self, receiver: &'a Receiver<T>) -> usize {
         self.add(Operation::recv(receiver))
     }
@@ -311,6 +399,23 @@ impl<'a> Select<'a> {
     ///
     /// # Panics
     /// If there is no such operation (never added, or already removed).
+    ///
+    /// ```
+    /// use green::channel::{unbounded, Select};
+    ///
+    /// let (s1, r1) = unbounded::<i32>();
+    /// let (s2, r2) = unbounded::<i32>();
+    /// s1.send(1).unwrap();
+    /// let mut select = Select::new();
+    /// let first = select.recv(&r1);
+    /// let second = select.recv(&r2);
+    /// select.remove(first); // r1 is ready, but no longer selected
+    /// assert!(select.try_select().is_err());
+    /// s2.send(2).unwrap();
+    /// let operation = select.select();
+    /// assert_eq!(operation.index(), second);
+    /// assert_eq!(operation.recv(&r2), Ok(2));
+    /// ```
     pub fn remove(&mut self, index: usize) {
         let position = self.indices.iter().position(|&i| i == index).expect("no operation with this index");
         self.operations.remove(position);
@@ -318,7 +423,7 @@ impl<'a> Select<'a> {
     }
 
     fn choose(&self, wait: Wait) -> Option<SelectedOperation<'a>> {
-        let (position, reservation) = run(&self.operations, wait)?;
+        let (position, reservation) = run(&self.operations, wait, self.biased)?;
         Some(SelectedOperation {
             index: self.indices[position],
             operation: self.operations[position],
@@ -330,6 +435,17 @@ impl<'a> Select<'a> {
     ///
     /// # Errors
     /// [`TrySelectError`] when none is.
+    ///
+    /// ```
+    /// use green::channel::{unbounded, Select};
+    ///
+    /// let (s, r) = unbounded();
+    /// let mut select = Select::new();
+    /// select.recv(&r);
+    /// assert!(select.try_select().is_err());
+    /// s.send(1).unwrap();
+    /// assert_eq!(select.try_select().unwrap().recv(&r), Ok(1));
+    /// ```
     pub fn try_select(&mut self) -> Result<SelectedOperation<'a>, TrySelectError> {
         self.choose(Wait::Never).ok_or(TrySelectError)
     }
@@ -337,6 +453,18 @@ impl<'a> Select<'a> {
     /// Waits until an operation is ready and selects it. With no operations it waits forever.
     ///
     /// A cancellation point; a wake-up that arrives as the wait is cancelled is passed on.
+    ///
+    /// ```
+    /// use green::channel::{unbounded, Select};
+    ///
+    /// green::run(|| {
+    ///     let (s, r) = unbounded();
+    ///     green::spawn(move || s.send("late").unwrap());
+    ///     let mut select = Select::new();
+    ///     select.recv(&r);
+    ///     assert_eq!(select.select().recv(&r), Ok("late")); // parked until the send
+    /// });
+    /// ```
     pub fn select(&mut self) -> SelectedOperation<'a> {
         self.choose(Wait::Forever).expect("a select without a deadline only returns with an operation")
     }
@@ -345,6 +473,16 @@ impl<'a> Select<'a> {
     ///
     /// # Errors
     /// [`SelectTimeoutError`] when no operation became ready in time.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use green::channel::{unbounded, Select};
+    ///
+    /// let (_s, r) = unbounded::<i32>();
+    /// let mut select = Select::new();
+    /// select.recv(&r);
+    /// assert!(select.select_timeout(Duration::from_millis(5)).is_err());
+    /// ```
     pub fn select_timeout(&mut self, timeout: Duration) -> Result<SelectedOperation<'a>, SelectTimeoutError> {
         self.choose(Wait::For(timeout)).ok_or(SelectTimeoutError)
     }
@@ -353,6 +491,16 @@ impl<'a> Select<'a> {
     ///
     /// # Errors
     /// [`SelectTimeoutError`] when no operation became ready in time.
+    ///
+    /// ```
+    /// use std::time::{Duration, Instant};
+    /// use green::channel::{unbounded, Select};
+    ///
+    /// let (_s, r) = unbounded::<i32>();
+    /// let mut select = Select::new();
+    /// select.recv(&r);
+    /// assert!(select.select_deadline(Instant::now() + Duration::from_millis(5)).is_err());
+    /// ```
     pub fn select_deadline(&mut self, deadline: Instant) -> Result<SelectedOperation<'a>, SelectTimeoutError> {
         self.choose(Wait::Until(deadline)).ok_or(SelectTimeoutError)
     }
@@ -362,12 +510,37 @@ impl<'a> Select<'a> {
     ///
     /// # Errors
     /// [`TryReadyError`] when none is.
+    ///
+    /// ```
+    /// use green::channel::{unbounded, Select};
+    ///
+    /// let (s, r) = unbounded();
+    /// let mut select = Select::new();
+    /// let index = select.recv(&r);
+    /// assert!(select.try_ready().is_err());
+    /// s.send(1).unwrap();
+    /// assert_eq!(select.try_ready(), Ok(index));
+    /// assert_eq!(r.try_recv(), Ok(1)); // `ready` does not receive
+    /// ```
     pub fn try_ready(&mut self) -> Result<usize, TryReadyError> {
         self.choose(Wait::Never).map(SelectedOperation::give_back).ok_or(TryReadyError)
     }
 
     /// Waits until an operation is ready and returns its index, without performing it (see
     /// [`try_ready`](Select::try_ready)).
+    ///
+    /// ```
+    /// use green::channel::{unbounded, Select};
+    ///
+    /// green::run(|| {
+    ///     let (s, r) = unbounded();
+    ///     green::spawn(move || s.send(1).unwrap());
+    ///     let mut select = Select::new();
+    ///     let index = select.recv(&r);
+    ///     assert_eq!(select.ready(), index);
+    ///     assert_eq!(r.recv(), Ok(1));
+    /// });
+    /// ```
     pub fn ready(&mut self) -> usize {
         self.choose(Wait::Forever).map(SelectedOperation::give_back).expect("waits until an operation is ready")
     }
@@ -376,6 +549,16 @@ impl<'a> Select<'a> {
     ///
     /// # Errors
     /// [`ReadyTimeoutError`] when no operation became ready in time.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use green::channel::{unbounded, Select};
+    ///
+    /// let (_s, r) = unbounded::<i32>();
+    /// let mut select = Select::new();
+    /// select.recv(&r);
+    /// assert!(select.ready_timeout(Duration::from_millis(5)).is_err());
+    /// ```
     pub fn ready_timeout(&mut self, timeout: Duration) -> Result<usize, ReadyTimeoutError> {
         self.choose(Wait::For(timeout)).map(SelectedOperation::give_back).ok_or(ReadyTimeoutError)
     }
@@ -384,6 +567,16 @@ impl<'a> Select<'a> {
     ///
     /// # Errors
     /// [`ReadyTimeoutError`] when no operation became ready in time.
+    ///
+    /// ```
+    /// use std::time::{Duration, Instant};
+    /// use green::channel::{unbounded, Select};
+    ///
+    /// let (_s, r) = unbounded::<i32>();
+    /// let mut select = Select::new();
+    /// select.recv(&r);
+    /// assert!(select.ready_deadline(Instant::now() + Duration::from_millis(5)).is_err());
+    /// ```
     pub fn ready_deadline(&mut self, deadline: Instant) -> Result<usize, ReadyTimeoutError> {
         self.choose(Wait::Until(deadline)).map(SelectedOperation::give_back).ok_or(ReadyTimeoutError)
     }
@@ -391,7 +584,7 @@ impl<'a> Select<'a> {
 
 impl fmt::Debug for Select<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Select").field("operations", &self.indices).finish()
+        f.pad("Select { .. }")
     }
 }
 
@@ -413,6 +606,18 @@ pub struct SelectedOperation<'a> {
 
 impl SelectedOperation<'_> {
     /// The index of the selected operation (as returned by [`Select::recv`] or [`Select::send`]).
+    ///
+    /// ```
+    /// use green::channel::{unbounded, Select};
+    ///
+    /// let (s, r) = unbounded();
+    /// s.send(1).unwrap();
+    /// let mut select = Select::new();
+    /// let index = select.recv(&r);
+    /// let operation = select.select();
+    /// assert_eq!(operation.index(), index);
+    /// assert_eq!(operation.recv(&r), Ok(1));
+    /// ```
     pub fn index(&self) -> usize {
         self.index
     }
@@ -462,7 +667,7 @@ impl Drop for SelectedOperation<'_> {
     fn drop(&mut self) {
         if let Some(reservation) = self.reservation.take() {
             self.operation.handle.release(reservation);
-            if !std::thread::panicking() {
+            if !crate::thread::panicking() {
                 panic!("dropped `SelectedOperation` without completing the operation");
             }
         }
@@ -471,6 +676,6 @@ impl Drop for SelectedOperation<'_> {
 
 impl fmt::Debug for SelectedOperation<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("SelectedOperation").field("index", &self.index).finish()
+        f.pad("SelectedOperation { .. }")
     }
 }

@@ -72,7 +72,36 @@
 #[macro_export]
 macro_rules! select {
     ($($tokens:tt)*) => {
-        $crate::__select_internal!(@parse () () ($($tokens)*))
+        $crate::__select_internal!(@parse random () () ($($tokens)*))
+    };
+}
+
+/// Like [`select!`], but when several operations are ready it chooses the first one listed: crossbeam's
+/// `select_biased!`.
+///
+/// Cheaper than `select!` (no shuffle), and the way to give one channel priority — at the price of fairness:
+/// while the first operation stays ready, the others are never chosen.
+///
+/// ```
+/// use green::channel::unbounded;
+///
+/// let (urgent_sender, urgent) = unbounded();
+/// let (normal_sender, normal) = unbounded();
+/// normal_sender.send("normal").unwrap();
+/// urgent_sender.send("urgent").unwrap();
+/// let mut order = Vec::new();
+/// for _ in 0..2 {
+///     green::select_biased! {
+///         recv(urgent) -> message => order.push(message.unwrap()),
+///         recv(normal) -> message => order.push(message.unwrap()),
+///     }
+/// }
+/// assert_eq!(order, ["urgent", "normal"]);
+/// ```
+#[macro_export]
+macro_rules! select_biased {
+    ($($tokens:tt)*) => {
+        $crate::__select_internal!(@parse biased () () ($($tokens)*))
     };
 }
 
@@ -81,11 +110,11 @@ macro_rules! select {
 #[macro_export]
 macro_rules! __select_internal {
     // ---- @parse: normalise the arms into (recv r p body), (send s m p body), and the default -------------
-    (@parse () () ()) => {
+    (@parse $mode:ident () () ()) => {
         ::std::compile_error!("empty `select!` block")
     };
-    (@parse ($($arms:tt)*) $default:tt ()) => {
-        $crate::__select_internal!(@bind ($($arms)*) $default () (
+    (@parse $mode:ident ($($arms:tt)*) $default:tt ()) => {
+        $crate::__select_internal!(@bind $mode ($($arms)*) $default () (
             (0 __select_op_0 __select_result_0) (1 __select_op_1 __select_result_1)
             (2 __select_op_2 __select_result_2) (3 __select_op_3 __select_result_3)
             (4 __select_op_4 __select_result_4) (5 __select_op_5 __select_result_5)
@@ -104,58 +133,58 @@ macro_rules! __select_internal {
             (30 __select_op_30 __select_result_30) (31 __select_op_31 __select_result_31)
         ))
     };
-    (@parse ($($arms:tt)*) $default:tt (recv($r:expr) -> $p:pat => $body:block, $($rest:tt)*)) => {
-        $crate::__select_internal!(@parse ($($arms)* (recv $r $p $body)) $default ($($rest)*))
+    (@parse $mode:ident ($($arms:tt)*) $default:tt (recv($r:expr) -> $p:pat => $body:block, $($rest:tt)*)) => {
+        $crate::__select_internal!(@parse $mode ($($arms)* (recv $r $p $body)) $default ($($rest)*))
     };
-    (@parse ($($arms:tt)*) $default:tt (recv($r:expr) -> $p:pat => $body:block $($rest:tt)*)) => {
-        $crate::__select_internal!(@parse ($($arms)* (recv $r $p $body)) $default ($($rest)*))
+    (@parse $mode:ident ($($arms:tt)*) $default:tt (recv($r:expr) -> $p:pat => $body:block $($rest:tt)*)) => {
+        $crate::__select_internal!(@parse $mode ($($arms)* (recv $r $p $body)) $default ($($rest)*))
     };
-    (@parse ($($arms:tt)*) $default:tt (recv($r:expr) -> $p:pat => $body:expr, $($rest:tt)*)) => {
-        $crate::__select_internal!(@parse ($($arms)* (recv $r $p $body)) $default ($($rest)*))
+    (@parse $mode:ident ($($arms:tt)*) $default:tt (recv($r:expr) -> $p:pat => $body:expr, $($rest:tt)*)) => {
+        $crate::__select_internal!(@parse $mode ($($arms)* (recv $r $p $body)) $default ($($rest)*))
     };
-    (@parse ($($arms:tt)*) $default:tt (recv($r:expr) -> $p:pat => $body:expr)) => {
-        $crate::__select_internal!(@parse ($($arms)* (recv $r $p $body)) $default ())
+    (@parse $mode:ident ($($arms:tt)*) $default:tt (recv($r:expr) -> $p:pat => $body:expr)) => {
+        $crate::__select_internal!(@parse $mode ($($arms)* (recv $r $p $body)) $default ())
     };
-    (@parse ($($arms:tt)*) $default:tt (send($s:expr, $m:expr) -> $p:pat => $body:block, $($rest:tt)*)) => {
-        $crate::__select_internal!(@parse ($($arms)* (send $s $m $p $body)) $default ($($rest)*))
+    (@parse $mode:ident ($($arms:tt)*) $default:tt (send($s:expr, $m:expr) -> $p:pat => $body:block, $($rest:tt)*)) => {
+        $crate::__select_internal!(@parse $mode ($($arms)* (send $s $m $p $body)) $default ($($rest)*))
     };
-    (@parse ($($arms:tt)*) $default:tt (send($s:expr, $m:expr) -> $p:pat => $body:block $($rest:tt)*)) => {
-        $crate::__select_internal!(@parse ($($arms)* (send $s $m $p $body)) $default ($($rest)*))
+    (@parse $mode:ident ($($arms:tt)*) $default:tt (send($s:expr, $m:expr) -> $p:pat => $body:block $($rest:tt)*)) => {
+        $crate::__select_internal!(@parse $mode ($($arms)* (send $s $m $p $body)) $default ($($rest)*))
     };
-    (@parse ($($arms:tt)*) $default:tt (send($s:expr, $m:expr) -> $p:pat => $body:expr, $($rest:tt)*)) => {
-        $crate::__select_internal!(@parse ($($arms)* (send $s $m $p $body)) $default ($($rest)*))
+    (@parse $mode:ident ($($arms:tt)*) $default:tt (send($s:expr, $m:expr) -> $p:pat => $body:expr, $($rest:tt)*)) => {
+        $crate::__select_internal!(@parse $mode ($($arms)* (send $s $m $p $body)) $default ($($rest)*))
     };
-    (@parse ($($arms:tt)*) $default:tt (send($s:expr, $m:expr) -> $p:pat => $body:expr)) => {
-        $crate::__select_internal!(@parse ($($arms)* (send $s $m $p $body)) $default ())
+    (@parse $mode:ident ($($arms:tt)*) $default:tt (send($s:expr, $m:expr) -> $p:pat => $body:expr)) => {
+        $crate::__select_internal!(@parse $mode ($($arms)* (send $s $m $p $body)) $default ())
     };
-    (@parse $arms:tt ($($default:tt)+) (default $($rest:tt)*)) => {
+    (@parse $mode:ident $arms:tt ($($default:tt)+) (default $($rest:tt)*)) => {
         ::std::compile_error!("there can be only one `default` arm in a `select!` block")
     };
-    (@parse $arms:tt () (default => $body:block, $($rest:tt)*)) => {
-        $crate::__select_internal!(@parse $arms (now $body) ($($rest)*))
+    (@parse $mode:ident $arms:tt () (default => $body:block, $($rest:tt)*)) => {
+        $crate::__select_internal!(@parse $mode $arms (now $body) ($($rest)*))
     };
-    (@parse $arms:tt () (default => $body:block $($rest:tt)*)) => {
-        $crate::__select_internal!(@parse $arms (now $body) ($($rest)*))
+    (@parse $mode:ident $arms:tt () (default => $body:block $($rest:tt)*)) => {
+        $crate::__select_internal!(@parse $mode $arms (now $body) ($($rest)*))
     };
-    (@parse $arms:tt () (default => $body:expr, $($rest:tt)*)) => {
-        $crate::__select_internal!(@parse $arms (now $body) ($($rest)*))
+    (@parse $mode:ident $arms:tt () (default => $body:expr, $($rest:tt)*)) => {
+        $crate::__select_internal!(@parse $mode $arms (now $body) ($($rest)*))
     };
-    (@parse $arms:tt () (default => $body:expr)) => {
-        $crate::__select_internal!(@parse $arms (now $body) ())
+    (@parse $mode:ident $arms:tt () (default => $body:expr)) => {
+        $crate::__select_internal!(@parse $mode $arms (now $body) ())
     };
-    (@parse $arms:tt () (default($t:expr) => $body:block, $($rest:tt)*)) => {
-        $crate::__select_internal!(@parse $arms (timeout $t $body) ($($rest)*))
+    (@parse $mode:ident $arms:tt () (default($t:expr) => $body:block, $($rest:tt)*)) => {
+        $crate::__select_internal!(@parse $mode $arms (timeout $t $body) ($($rest)*))
     };
-    (@parse $arms:tt () (default($t:expr) => $body:block $($rest:tt)*)) => {
-        $crate::__select_internal!(@parse $arms (timeout $t $body) ($($rest)*))
+    (@parse $mode:ident $arms:tt () (default($t:expr) => $body:block $($rest:tt)*)) => {
+        $crate::__select_internal!(@parse $mode $arms (timeout $t $body) ($($rest)*))
     };
-    (@parse $arms:tt () (default($t:expr) => $body:expr, $($rest:tt)*)) => {
-        $crate::__select_internal!(@parse $arms (timeout $t $body) ($($rest)*))
+    (@parse $mode:ident $arms:tt () (default($t:expr) => $body:expr, $($rest:tt)*)) => {
+        $crate::__select_internal!(@parse $mode $arms (timeout $t $body) ($($rest)*))
     };
-    (@parse $arms:tt () (default($t:expr) => $body:expr)) => {
-        $crate::__select_internal!(@parse $arms (timeout $t $body) ())
+    (@parse $mode:ident $arms:tt () (default($t:expr) => $body:expr)) => {
+        $crate::__select_internal!(@parse $mode $arms (timeout $t $body) ())
     };
-    (@parse $arms:tt $default:tt ($($rest:tt)+)) => {
+    (@parse $mode:ident $arms:tt $default:tt ($($rest:tt)+)) => {
         ::std::compile_error!(::std::concat!(
             "expected `recv(r) -> result => body`, `send(s, message) -> result => body`, `default => body` or ",
             "`default(timeout) => body` in `select!`, found: ",
@@ -164,46 +193,47 @@ macro_rules! __select_internal {
     };
 
     // ---- @bind: evaluate each channel expression once, borrow it, name it ---------------------------------
-    (@bind ((recv $r:tt $p:tt $body:tt) $($arms:tt)*) $default:tt ($($bound:tt)*)
+    (@bind $mode:ident ((recv $r:tt $p:tt $body:tt) $($arms:tt)*) $default:tt ($($bound:tt)*)
         (($i:tt $op:ident $result:ident) $($ops:tt)*)) => {
         match $r {
             ref $op => {
                 let $op: &$crate::channel::Receiver<_> = $op;
                 $crate::__select_internal!(
-                    @bind ($($arms)*) $default ($($bound)* (recv $i $op $result $p $body)) ($($ops)*)
+                    @bind $mode ($($arms)*) $default ($($bound)* (recv $i $op $result $p $body)) ($($ops)*)
                 )
             }
         }
     };
-    (@bind ((send $s:tt $m:tt $p:tt $body:tt) $($arms:tt)*) $default:tt ($($bound:tt)*)
+    (@bind $mode:ident ((send $s:tt $m:tt $p:tt $body:tt) $($arms:tt)*) $default:tt ($($bound:tt)*)
         (($i:tt $op:ident $result:ident) $($ops:tt)*)) => {
         match $s {
             ref $op => {
                 let $op: &$crate::channel::Sender<_> = $op;
                 $crate::__select_internal!(
-                    @bind ($($arms)*) $default ($($bound)* (send $i $op $result $m $p $body)) ($($ops)*)
+                    @bind $mode ($($arms)*) $default ($($bound)* (send $i $op $result $m $p $body)) ($($ops)*)
                 )
             }
         }
     };
-    (@bind ($($arms:tt)+) $default:tt $bound:tt ()) => {
+    (@bind $mode:ident ($($arms:tt)+) $default:tt $bound:tt ()) => {
         ::std::compile_error!("too many operations in a `select!` block (at most 32)")
     };
-    (@bind () $default:tt $bound:tt $ops:tt) => {
-        $crate::__select_internal!(@run $default $bound)
+    (@bind $mode:ident () $default:tt $bound:tt $ops:tt) => {
+        $crate::__select_internal!(@run $mode $default $bound)
     };
 
     // ---- @run: select and complete in an inner block, then run the chosen body ----------------------------
     // The selection (which holds a reservation and borrows the channels) ends with the inner block; each
     // arm's result waits in its own variable, so the bodies may move or reassign the channels' owners.
-    (@run $default:tt ($($bound:tt)*)) => {{
+    (@run $mode:ident $default:tt ($($bound:tt)*)) => {{
         let __select_operations: &[$crate::channel::__private::Operation<'_>] =
             &[$($crate::__select_internal!(@operation $bound)),*];
         $($crate::__select_internal!(@declare $bound);)*
         let __select_chosen: ::std::option::Option<usize> = {
-            let __select_selected = $crate::channel::__private::select(
+            let __select_selected = $crate::channel::__private::select_in(
                 __select_operations,
                 $crate::__select_internal!(@wait $default),
+                $crate::__select_internal!(@biased $mode),
             );
             match __select_selected {
                 ::std::option::Option::None => ::std::option::Option::None,
@@ -216,6 +246,8 @@ macro_rules! __select_internal {
         };
         $crate::__select_internal!(@dispatch __select_chosen $default ($($bound)*))
     }};
+    (@biased random) => { false };
+    (@biased biased) => { true };
     (@wait ()) => { $crate::channel::__private::Wait::Forever };
     (@wait (now $body:tt)) => { $crate::channel::__private::Wait::Never };
     (@wait (timeout $t:tt $body:tt)) => { $crate::channel::__private::Wait::For($t) };

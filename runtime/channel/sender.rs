@@ -75,6 +75,16 @@ impl<T> Sender<T> {
     /// [`TrySendError::Full`] when the buffer is full — for a zero-capacity channel, when no receiver is
     /// waiting right now — and [`TrySendError::Disconnected`] when every receiver is gone. Both give the
     /// message back.
+    ///
+    /// ```
+    /// use green::channel::{bounded, TrySendError};
+    ///
+    /// let (s, r) = bounded(1);
+    /// assert_eq!(s.try_send(1), Ok(()));
+    /// assert_eq!(s.try_send(2), Err(TrySendError::Full(2)));
+    /// drop(r);
+    /// assert_eq!(s.try_send(3), Err(TrySendError::Disconnected(3)));
+    /// ```
     pub fn try_send(&self, message: T) -> Result<(), TrySendError<T>> {
         self.channel.try_send(message)
     }
@@ -86,6 +96,18 @@ impl<T> Sender<T> {
     ///
     /// # Errors
     /// [`SendError`] with the message when every receiver is gone.
+    ///
+    /// ```
+    /// use green::channel::{bounded, SendError};
+    ///
+    /// green::run(|| {
+    ///     let (s, r) = bounded(0);
+    ///     let receiver = green::spawn(move || r.recv().unwrap());
+    ///     assert_eq!(s.send(1), Ok(())); // parks until the receiver takes it
+    ///     assert_eq!(receiver.join().unwrap(), 1);
+    ///     assert_eq!(s.send(2), Err(SendError(2))); // the receiver is gone
+    /// });
+    /// ```
     #[track_caller]
     pub fn send(&self, message: T) -> Result<(), SendError<T>> {
         self.channel.send(message, None).map_err(|error| match error {
@@ -98,38 +120,95 @@ impl<T> Sender<T> {
     /// # Errors
     /// [`SendTimeoutError::Timeout`] when there was no room in time, [`SendTimeoutError::Disconnected`] when
     /// every receiver is gone; both give the message back.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use green::channel::{bounded, SendTimeoutError};
+    ///
+    /// let (s, r) = bounded(1);
+    /// assert_eq!(s.send_timeout(1, Duration::from_millis(5)), Ok(()));
+    /// assert_eq!(s.send_timeout(2, Duration::from_millis(5)), Err(SendTimeoutError::Timeout(2)));
+    /// drop(r);
+    /// assert_eq!(s.send_timeout(3, Duration::from_millis(5)), Err(SendTimeoutError::Disconnected(3)));
+    /// ```
     #[track_caller]
     pub fn send_timeout(&self, message: T, timeout: Duration) -> Result<(), SendTimeoutError<T>> {
         self.channel.send(message, Instant::now().checked_add(timeout))
     }
 
     /// Like [`send`](Sender::send), giving up at `deadline` (see [`send_timeout`](Sender::send_timeout)).
+    ///
+    /// ```
+    /// use std::time::{Duration, Instant};
+    /// use green::channel::{bounded, SendTimeoutError};
+    ///
+    /// let (s, _r) = bounded(0);
+    /// let deadline = Instant::now() + Duration::from_millis(5);
+    /// assert_eq!(s.send_deadline(1, deadline), Err(SendTimeoutError::Timeout(1))); // no receiver came
+    /// ```
     #[track_caller]
     pub fn send_deadline(&self, message: T, deadline: Instant) -> Result<(), SendTimeoutError<T>> {
         self.channel.send(message, Some(deadline))
     }
 
     /// Whether the buffer is empty (always true for a zero-capacity channel).
+    ///
+    /// ```
+    /// let (s, r) = green::channel::unbounded();
+    /// assert!(s.is_empty());
+    /// s.send(0).unwrap();
+    /// assert!(!s.is_empty());
+    /// # drop(r);
+    /// ```
     pub fn is_empty(&self) -> bool {
         self.channel.is_empty()
     }
 
     /// Whether the buffer is full (always true for a zero-capacity channel, never for an unbounded one).
+    ///
+    /// ```
+    /// let (s, _r) = green::channel::bounded(1);
+    /// assert!(!s.is_full());
+    /// s.send(0).unwrap();
+    /// assert!(s.is_full());
+    /// ```
     pub fn is_full(&self) -> bool {
         self.channel.is_full()
     }
 
     /// The number of buffered messages (always 0 for a zero-capacity channel).
+    ///
+    /// ```
+    /// let (s, _r) = green::channel::unbounded();
+    /// s.send(1).unwrap();
+    /// s.send(2).unwrap();
+    /// assert_eq!(s.len(), 2);
+    /// ```
     pub fn len(&self) -> usize {
         self.channel.len()
     }
 
     /// The capacity: `None` for an unbounded channel.
+    ///
+    /// ```
+    /// use green::channel::{bounded, unbounded};
+    ///
+    /// assert_eq!(unbounded::<i32>().0.capacity(), None);
+    /// assert_eq!(bounded::<i32>(5).0.capacity(), Some(5));
+    /// assert_eq!(bounded::<i32>(0).0.capacity(), Some(0));
+    /// ```
     pub fn capacity(&self) -> Option<usize> {
         self.channel.capacity()
     }
 
     /// Whether `other` sends into the same channel.
+    ///
+    /// ```
+    /// let (s, _r) = green::channel::unbounded::<i32>();
+    /// let (other, _r2) = green::channel::unbounded::<i32>();
+    /// assert!(s.same_channel(&s.clone()));
+    /// assert!(!s.same_channel(&other));
+    /// ```
     pub fn same_channel(&self, other: &Sender<T>) -> bool {
         Arc::ptr_eq(&self.channel, &other.channel)
     }

@@ -1,4 +1,4 @@
-//! Receivers that deliver the time: [`after`], [`at`], [`tick`], and [`never`], which delivers nothing.
+//! Receivers that deliver the time: [`after`], [`at`], [`tick`], and [`never`](fn@never), which delivers nothing.
 //!
 //! No thread or timer task feeds them: a [`Timer`] only stores when it fires next, and a receive parks until
 //! then (a green thread arms its worker's timer wheel through `park`; an OS thread sleeps). In a
@@ -114,6 +114,15 @@ pub fn after(duration: Duration) -> Receiver<Instant> {
 }
 
 /// A receiver that delivers one message, `when`, once `when` has come (see [`after`]).
+///
+/// ```
+/// use std::time::{Duration, Instant};
+///
+/// let when = Instant::now() + Duration::from_millis(5);
+/// let timer = green::channel::at(when);
+/// assert_eq!(timer.recv().unwrap(), when); // delivered once `when` has come
+/// assert!(Instant::now() >= when);
+/// ```
 pub fn at(when: Instant) -> Receiver<Instant> {
     Receiver::from_timer(Timer { next: Mutex::new(Some(when)), period: None })
 }

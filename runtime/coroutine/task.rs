@@ -19,8 +19,9 @@ pub(crate) enum Suspend {
 }
 
 /// A green thread's body as the scheduler sees it. `Ok(())` runs the user's closure; `Err(payload)` finishes
-/// the green thread with that error without running it (cancelled before start, or no stack). Dropping it
-/// uncalled finishes the green thread as [`Cancelled`](crate::Cancelled) (runtime shutdown).
+/// the green thread with that error without running it (cancelled before start, or no stack): the closure is
+/// dropped then, inside the call, and a panic of its drop becomes the result. Dropping it uncalled finishes
+/// the green thread as [`Cancelled`](crate::Cancelled).
 pub(crate) type Main = Box<dyn FnOnce(Start)>;
 
 /// How a green thread's body is started: `Ok(())` to run it, `Err(payload)` to finish it without running.
@@ -57,8 +58,10 @@ pub(crate) struct Task {
 }
 
 impl Task {
-    /// Builds the coroutine for `task` on `stack`. It does not run until the worker resumes it.
-    pub(crate) fn new(task: NewTask, stack: GuardedStack) -> Task {
+    /// Builds the coroutine for `task` on `stack`; it will call the body with `start`. It does not run until the
+    /// worker resumes it. A green thread cancelled before it started still gets one, so the drop of its closure
+    /// runs as a green thread (it may block or panic like any green code).
+    pub(crate) fn new(task: NewTask, stack: GuardedStack, start: Start) -> Task {
         let guard = stack.guard_range();
         let thread = task.thread.clone();
         let main = task.main;
@@ -66,7 +69,7 @@ impl Task {
             let running = Running { local: Local::new(task.thread), yielder, guard };
             context::enter(&running);
             let _leave = Leave;
-            main(Ok(()));
+            main(start);
         });
         Task { coroutine: Some(coroutine), thread }
     }
@@ -89,30 +92,37 @@ impl Drop for Leave {
     }
 }
 
-/// Switches the current green thread out to its worker loop, for `reason`.
+/// Switches the current green thread out to its worker loop, for `reason`; returns when the worker resumes it.
 ///
-/// Returns when the worker resumes it. If the runtime is dropped meanwhile, it unwinds from here instead, and
-/// the context is restored first so destructors still see their green thread.
+/// A green thread that switches out in the middle of its own unwinding (a destructor that blocks) is counted
+/// for [`Local::is_unwinding`](crate::context::Local::is_unwinding) until it is back.
 pub(crate) fn suspend(reason: Suspend) {
     let running = context::running();
     assert!(!running.is_null(), "suspend outside a green thread");
-    if context::with_worker(|worker| worker.is_some_and(|worker| worker.is_shutting_down())) {
-        // The runtime is unwinding its green threads; a destructor that blocks must not switch out (the
-        // switch would re-raise the unwind inside the destructor and abort). Its park returns spuriously.
-        return;
-    }
     // SAFETY: `running` is the live record of the green thread executing this code (context.rs); it sits on
     // this coroutine's stack below this frame, so it is valid across the switch and after it.
     let running = unsafe { &*running };
-    /// Re-enters the context after the switch back in, also when the switch back in is an unwind.
-    struct Reenter<'a>(&'a Running);
+    /// Re-enters the context after the switch back in.
+    struct Reenter<'a> {
+        /// The green thread switching back in.
+        running: &'a Running,
+        /// Whether it was counted as suspended while unwinding.
+        unwinding: bool,
+    }
     impl Drop for Reenter<'_> {
         fn drop(&mut self) {
-            context::enter(self.0);
+            if self.unwinding {
+                context::resumed_unwinding();
+            }
+            context::enter(self.running);
         }
     }
+    let unwinding = running.local.is_unwinding();
+    if unwinding {
+        context::suspended_unwinding();
+    }
     context::leave();
-    let _reenter = Reenter(running);
+    let _reenter = Reenter { running, unwinding };
     // SAFETY: the yielder lives on this coroutine's stack for its whole life (created by corosensei for the
     // body closure in `Task::new`), and we are running on that coroutine now.
     let yielder = unsafe { &*running.yielder };

@@ -85,6 +85,31 @@ macro_rules! descriptor_conversions {
     };
 }
 
+/// The conversions to and from the std twin of a socket type: `into_std`, `From<std>` is written per type (it
+/// may keep settings), and `From<Self> for std`. `$std` names the std type, `$what` how the docs name it.
+macro_rules! std_conversions {
+    ($type:ident, $std:ty, $what:literal) => {
+        impl $type {
+            #[doc = concat!("Gives up the socket as ", $what, " (`", stringify!($std), "`), deregistered.")]
+            ///
+            /// The descriptor stays in non-blocking mode, as tokio's `into_std` leaves it: a std call on it
+            /// returns `WouldBlock` instead of waiting. Call `set_nonblocking(false)` on the result for std's
+            /// blocking behaviour — only once no green clone (`try_clone`) of it is in use, since the mode is
+            /// shared by every duplicate of the descriptor and a blocking one would block a worker.
+            pub fn into_std(self) -> $std {
+                <$std>::from(std::os::fd::OwnedFd::from(self))
+            }
+        }
+
+        impl From<$type> for $std {
+            #[doc = concat!("As [`", stringify!($type), "::into_std`]: deregistered, still non-blocking.")]
+            fn from(socket: $type) -> $std {
+                socket.into_std()
+            }
+        }
+    };
+}
+
 mod accept;
 mod socket;
 mod tcp_listener;

@@ -53,6 +53,14 @@ impl TcpListener {
     ///
     /// # Errors
     /// The last address's error if none binds (e.g. `AddrInUse`).
+    ///
+    /// ```
+    /// # green::run(|| -> std::io::Result<()> {
+    /// let listener = green::net::TcpListener::bind("127.0.0.1:0")?;
+    /// let address = listener.local_addr()?;
+    /// assert!(address.ip().is_loopback() && address.port() != 0);
+    /// # Ok(()) }).unwrap();
+    /// ```
     pub fn bind<A: ToSocketAddrs>(address: A) -> io::Result<TcpListener> {
         let listener = each_address(&address, |address| mio::net::TcpListener::bind(*address))?;
         Ok(TcpListener { socket: Socket::from_nonblocking(listener) })
@@ -62,6 +70,16 @@ impl TcpListener {
     ///
     /// Every error is returned as with std, including transient ones a server should ride out (an aborted
     /// connection, running out of descriptors): see [`accept_retrying`](Self::accept_retrying).
+    ///
+    /// ```
+    /// # green::run(|| -> std::io::Result<()> {
+    /// let listener = green::net::TcpListener::bind("127.0.0.1:0")?;
+    /// let client = green::net::TcpStream::connect(listener.local_addr()?)?;
+    /// let (stream, peer) = listener.accept()?; // parks until a client connects
+    /// assert_eq!(peer, client.local_addr()?);
+    /// assert_eq!(stream.local_addr()?, listener.local_addr()?);
+    /// # Ok(()) }).unwrap();
+    /// ```
     #[track_caller]
     pub fn accept(&self) -> io::Result<(TcpStream, SocketAddr)> {
         let (stream, peer) = self.socket.accept(|listener| listener.accept())?;
@@ -74,6 +92,15 @@ impl TcpListener {
     /// free up. Other errors are returned.
     ///
     /// The pauses (10 ms doubling to 100 ms) are cancellation points.
+    ///
+    /// ```
+    /// # green::run(|| -> std::io::Result<()> {
+    /// let listener = green::net::TcpListener::bind("127.0.0.1:0")?;
+    /// let client = green::net::TcpStream::connect(listener.local_addr()?)?;
+    /// let (_stream, peer) = listener.accept_retrying()?;
+    /// assert_eq!(peer, client.local_addr()?);
+    /// # Ok(()) }).unwrap();
+    /// ```
     #[track_caller]
     pub fn accept_retrying(&self) -> io::Result<(TcpStream, SocketAddr)> {
         accept_retrying(&format_args!("listener fd {}", self.socket.as_raw_fd()), || self.accept())
@@ -81,16 +108,54 @@ impl TcpListener {
 
     /// An endless iterator over accepted connections, built on [`accept_retrying`](Self::accept_retrying):
     /// it yields `Err` only for errors that are not transient.
+    ///
+    /// ```
+    /// use std::io::{Read, Write};
+    /// use green::net::{TcpListener, TcpStream};
+    ///
+    /// green::run(|| -> std::io::Result<()> {
+    ///     let listener = TcpListener::bind("127.0.0.1:0")?;
+    ///     let address = listener.local_addr()?;
+    ///     green::spawn(move || {
+    ///         for stream in listener.incoming().take(2) {
+    ///             let mut stream = stream.unwrap();
+    ///             green::spawn(move || stream.write_all(b"welcome").unwrap()); // a green thread per connection
+    ///         }
+    ///     });
+    ///     for _ in 0..2 {
+    ///         let mut reply = String::new();
+    ///         TcpStream::connect(address)?.read_to_string(&mut reply)?;
+    ///         assert_eq!(reply, "welcome");
+    ///     }
+    ///     Ok(())
+    /// })
+    /// .unwrap();
+    /// ```
     pub fn incoming(&self) -> Incoming<'_> {
         Incoming { listener: self }
     }
 
     /// The local address the listener is bound to.
+    ///
+    /// ```
+    /// # green::run(|| -> std::io::Result<()> {
+    /// let listener = green::net::TcpListener::bind("127.0.0.1:0")?;
+    /// assert_eq!(listener.local_addr()?.ip(), std::net::Ipv4Addr::LOCALHOST);
+    /// # Ok(()) }).unwrap();
+    /// ```
     pub fn local_addr(&self) -> io::Result<SocketAddr> {
         self.socket.get().local_addr()
     }
 
     /// A second handle to the same listening socket (a duplicated descriptor).
+    ///
+    /// ```
+    /// # green::run(|| -> std::io::Result<()> {
+    /// let listener = green::net::TcpListener::bind("127.0.0.1:0")?;
+    /// let clone = listener.try_clone()?;
+    /// assert_eq!(clone.local_addr()?, listener.local_addr()?);
+    /// # Ok(()) }).unwrap();
+    /// ```
     pub fn try_clone(&self) -> io::Result<TcpListener> {
         let socket = self
             .socket
@@ -99,22 +164,53 @@ impl TcpListener {
     }
 
     /// Sets the IP time-to-live of packets sent from accepted sockets.
+    ///
+    /// ```
+    /// # green::run(|| -> std::io::Result<()> {
+    /// let listener = green::net::TcpListener::bind("127.0.0.1:0")?;
+    /// listener.set_ttl(100)?;
+    /// assert_eq!(listener.ttl()?, 100);
+    /// # Ok(()) }).unwrap();
+    /// ```
     pub fn set_ttl(&self, ttl: u32) -> io::Result<()> {
         self.socket.get().set_ttl(ttl)
     }
 
     /// The IP time-to-live (see [`set_ttl`](Self::set_ttl)).
+    ///
+    /// ```
+    /// # green::run(|| -> std::io::Result<()> {
+    /// let listener = green::net::TcpListener::bind("127.0.0.1:0")?;
+    /// assert!(listener.ttl()? > 0);
+    /// # Ok(()) }).unwrap();
+    /// ```
     pub fn ttl(&self) -> io::Result<u32> {
         self.socket.get().ttl()
     }
 
     /// Takes the pending socket error (`SO_ERROR`), clearing it.
+    ///
+    /// ```
+    /// # green::run(|| -> std::io::Result<()> {
+    /// let listener = green::net::TcpListener::bind("127.0.0.1:0")?;
+    /// assert!(listener.take_error()?.is_none());
+    /// # Ok(()) }).unwrap();
+    /// ```
     pub fn take_error(&self) -> io::Result<Option<io::Error>> {
         self.socket.get().take_error()
     }
 
     /// With `true`, `accept` on *this handle* fails with `WouldBlock` instead of waiting (per handle, unlike
     /// std; see [`TcpStream::set_nonblocking`]).
+    ///
+    /// ```
+    /// # green::run(|| -> std::io::Result<()> {
+    /// let listener = green::net::TcpListener::bind("127.0.0.1:0")?;
+    /// listener.set_nonblocking(true)?;
+    /// let error = listener.accept().unwrap_err(); // nobody connects: no wait
+    /// assert_eq!(error.kind(), std::io::ErrorKind::WouldBlock);
+    /// # Ok(()) }).unwrap();
+    /// ```
     pub fn set_nonblocking(&self, nonblocking: bool) -> io::Result<()> {
         self.socket.set_nonblocking(nonblocking);
         Ok(())
@@ -149,6 +245,7 @@ impl fmt::Debug for TcpListener {
 }
 
 descriptor_conversions!(TcpListener, mio::net::TcpListener, "a listening TCP socket");
+std_conversions!(TcpListener, std::net::TcpListener, "a std TCP listener");
 
 impl From<std::net::TcpListener> for TcpListener {
     /// Adopts a std listener (keeping its backlog), switching it to non-blocking mode.

@@ -67,6 +67,26 @@ impl TcpStream {
     ///
     /// # Errors
     /// The last address's error if none connects; `InvalidInput` if `address` resolves to nothing.
+    ///
+    /// ```
+    /// use std::io::{Read, Write};
+    /// use green::net::{TcpListener, TcpStream};
+    ///
+    /// green::run(|| -> std::io::Result<()> {
+    ///     let listener = TcpListener::bind("127.0.0.1:0")?;
+    ///     let address = listener.local_addr()?;
+    ///     let server = green::spawn(move || -> std::io::Result<()> {
+    ///         let (mut stream, _) = listener.accept()?;
+    ///         stream.write_all(b"hello")
+    ///     });
+    ///     let mut stream = TcpStream::connect(address)?;
+    ///     let mut greeting = String::new();
+    ///     stream.read_to_string(&mut greeting)?;
+    ///     assert_eq!(greeting, "hello");
+    ///     server.join().unwrap()
+    /// })
+    /// .unwrap();
+    /// ```
     #[track_caller]
     pub fn connect<A: ToSocketAddrs>(address: A) -> io::Result<TcpStream> {
         each_address(&address, |address| TcpStream::connect_to(address, None))
@@ -76,6 +96,19 @@ impl TcpStream {
     ///
     /// # Errors
     /// `TimedOut` when the time is up; `InvalidInput` for a zero `timeout` (as std).
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use green::net::{TcpListener, TcpStream};
+    ///
+    /// green::run(|| -> std::io::Result<()> {
+    ///     let listener = TcpListener::bind("127.0.0.1:0")?;
+    ///     let stream = TcpStream::connect_timeout(&listener.local_addr()?, Duration::from_secs(5))?;
+    ///     assert_eq!(stream.peer_addr()?, listener.local_addr()?);
+    ///     Ok(())
+    /// })
+    /// .unwrap();
+    /// ```
     #[track_caller]
     pub fn connect_timeout(address: &SocketAddr, timeout: Duration) -> io::Result<TcpStream> {
         if timeout.is_zero() {
@@ -122,11 +155,30 @@ impl TcpStream {
     }
 
     /// The address of the remote peer.
+    ///
+    /// ```
+    /// # green::run(|| -> std::io::Result<()> {
+    /// # let listener = green::net::TcpListener::bind("127.0.0.1:0")?;
+    /// # let stream = green::net::TcpStream::connect(listener.local_addr()?)?;
+    /// # let (accepted, _) = listener.accept()?;
+    /// assert_eq!(stream.peer_addr()?, listener.local_addr()?);
+    /// # Ok(()) }).unwrap();
+    /// ```
     pub fn peer_addr(&self) -> io::Result<SocketAddr> {
         self.socket.get().peer_addr()
     }
 
     /// The local address of this end.
+    ///
+    /// ```
+    /// # green::run(|| -> std::io::Result<()> {
+    /// # let listener = green::net::TcpListener::bind("127.0.0.1:0")?;
+    /// # let stream = green::net::TcpStream::connect(listener.local_addr()?)?;
+    /// # let (accepted, _) = listener.accept()?;
+    /// assert_eq!(stream.local_addr()?, accepted.peer_addr()?);
+    /// assert!(stream.local_addr()?.ip().is_loopback());
+    /// # Ok(()) }).unwrap();
+    /// ```
     pub fn local_addr(&self) -> io::Result<SocketAddr> {
         self.socket.get().local_addr()
     }
@@ -135,6 +187,19 @@ impl TcpStream {
     ///
     /// `Shutdown::Write` sends end-of-file to the peer, which can still send back. `Shutdown::Read` (or
     /// `Both`) wakes a thread parked in `read` on this stream, which then returns `Ok(0)`.
+    ///
+    /// ```
+    /// use std::io::Read;
+    /// use green::net::Shutdown;
+    ///
+    /// # green::run(|| -> std::io::Result<()> {
+    /// # let listener = green::net::TcpListener::bind("127.0.0.1:0")?;
+    /// # let stream = green::net::TcpStream::connect(listener.local_addr()?)?;
+    /// # let (accepted, _) = listener.accept()?;
+    /// stream.shutdown(Shutdown::Write)?; // the peer reads end-of-file
+    /// assert_eq!((&accepted).read(&mut [0; 8])?, 0);
+    /// # Ok(()) }).unwrap();
+    /// ```
     pub fn shutdown(&self, how: Shutdown) -> io::Result<()> {
         self.socket.get().shutdown(how)
     }
@@ -143,6 +208,21 @@ impl TcpStream {
     /// write in another.
     ///
     /// Dropping one handle does not close the connection; [`shutdown`](TcpStream::shutdown) affects both.
+    ///
+    /// ```
+    /// use std::io::{Read, Write};
+    ///
+    /// # green::run(|| -> std::io::Result<()> {
+    /// # let listener = green::net::TcpListener::bind("127.0.0.1:0")?;
+    /// # let stream = green::net::TcpStream::connect(listener.local_addr()?)?;
+    /// # let (accepted, _) = listener.accept()?;
+    /// let mut clone = stream.try_clone()?;
+    /// clone.write_all(b"x")?; // the same connection
+    /// let mut byte = [0];
+    /// (&accepted).read_exact(&mut byte)?;
+    /// assert_eq!(&byte, b"x");
+    /// # Ok(()) }).unwrap();
+    /// ```
     pub fn try_clone(&self) -> io::Result<TcpStream> {
         Ok(TcpStream { socket: self.socket.try_clone(|stream| stream.try_clone())? })
     }
@@ -151,6 +231,20 @@ impl TcpStream {
     ///
     /// # Errors
     /// `InvalidInput` for `Some(Duration::ZERO)`, as std.
+    ///
+    /// ```
+    /// use std::io::Read;
+    /// use std::time::Duration;
+    ///
+    /// # green::run(|| -> std::io::Result<()> {
+    /// # let listener = green::net::TcpListener::bind("127.0.0.1:0")?;
+    /// # let stream = green::net::TcpStream::connect(listener.local_addr()?)?;
+    /// # let (accepted, _) = listener.accept()?;
+    /// stream.set_read_timeout(Some(Duration::from_millis(10)))?;
+    /// let error = (&stream).read(&mut [0; 8]).unwrap_err(); // nothing arrives
+    /// assert_eq!(error.kind(), std::io::ErrorKind::WouldBlock);
+    /// # Ok(()) }).unwrap();
+    /// ```
     pub fn set_read_timeout(&self, timeout: Option<Duration>) -> io::Result<()> {
         self.socket.set_timeout(Interest::Read, timeout, |socket, timeout| socket.set_read_timeout(timeout))
     }
@@ -159,46 +253,143 @@ impl TcpStream {
     ///
     /// # Errors
     /// `InvalidInput` for `Some(Duration::ZERO)`, as std.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    ///
+    /// # green::run(|| -> std::io::Result<()> {
+    /// # let listener = green::net::TcpListener::bind("127.0.0.1:0")?;
+    /// # let stream = green::net::TcpStream::connect(listener.local_addr()?)?;
+    /// # let (accepted, _) = listener.accept()?;
+    /// stream.set_write_timeout(Some(Duration::from_secs(1)))?;
+    /// assert_eq!(stream.write_timeout()?, Some(Duration::from_secs(1)));
+    /// # Ok(()) }).unwrap();
+    /// ```
     pub fn set_write_timeout(&self, timeout: Option<Duration>) -> io::Result<()> {
         self.socket.set_timeout(Interest::Write, timeout, |socket, timeout| socket.set_write_timeout(timeout))
     }
 
     /// The read timeout (see [`set_read_timeout`](TcpStream::set_read_timeout)).
+    ///
+    /// ```
+    /// use std::time::Duration;
+    ///
+    /// # green::run(|| -> std::io::Result<()> {
+    /// # let listener = green::net::TcpListener::bind("127.0.0.1:0")?;
+    /// # let stream = green::net::TcpStream::connect(listener.local_addr()?)?;
+    /// # let (accepted, _) = listener.accept()?;
+    /// assert_eq!(stream.read_timeout()?, None);
+    /// stream.set_read_timeout(Some(Duration::from_secs(2)))?;
+    /// assert_eq!(stream.read_timeout()?, Some(Duration::from_secs(2)));
+    /// # Ok(()) }).unwrap();
+    /// ```
     pub fn read_timeout(&self) -> io::Result<Option<Duration>> {
         self.socket.get().read_timeout()
     }
 
     /// The write timeout (see [`set_write_timeout`](TcpStream::set_write_timeout)).
+    ///
+    /// ```
+    /// # green::run(|| -> std::io::Result<()> {
+    /// # let listener = green::net::TcpListener::bind("127.0.0.1:0")?;
+    /// # let stream = green::net::TcpStream::connect(listener.local_addr()?)?;
+    /// # let (accepted, _) = listener.accept()?;
+    /// assert_eq!(stream.write_timeout()?, None);
+    /// # Ok(()) }).unwrap();
+    /// ```
     pub fn write_timeout(&self) -> io::Result<Option<Duration>> {
         self.socket.get().write_timeout()
     }
 
     /// Reads without removing the data from the queue: the next read returns it again. Waits like `read`.
+    ///
+    /// ```
+    /// use std::io::{Read, Write};
+    ///
+    /// # green::run(|| -> std::io::Result<()> {
+    /// # let listener = green::net::TcpListener::bind("127.0.0.1:0")?;
+    /// # let stream = green::net::TcpStream::connect(listener.local_addr()?)?;
+    /// # let (accepted, _) = listener.accept()?;
+    /// (&accepted).write_all(b"peek")?;
+    /// let mut buf = [0; 4];
+    /// let n = stream.peek(&mut buf)?; // waits for data, leaves it in the socket
+    /// assert_eq!(&buf[..n], &b"peek"[..n]);
+    /// (&stream).read_exact(&mut buf)?;
+    /// assert_eq!(&buf, b"peek");
+    /// # Ok(()) }).unwrap();
+    /// ```
     pub fn peek(&self, buf: &mut [u8]) -> io::Result<usize> {
         self.socket.io(Interest::Read, |stream| stream.peek(buf))
     }
 
     /// Sets `TCP_NODELAY` (disables Nagle's algorithm when `true`).
+    ///
+    /// ```
+    /// # green::run(|| -> std::io::Result<()> {
+    /// # let listener = green::net::TcpListener::bind("127.0.0.1:0")?;
+    /// # let stream = green::net::TcpStream::connect(listener.local_addr()?)?;
+    /// # let (accepted, _) = listener.accept()?;
+    /// stream.set_nodelay(true)?;
+    /// assert!(stream.nodelay()?);
+    /// # Ok(()) }).unwrap();
+    /// ```
     pub fn set_nodelay(&self, nodelay: bool) -> io::Result<()> {
         self.socket.get().set_nodelay(nodelay)
     }
 
     /// The value of `TCP_NODELAY`.
+    ///
+    /// ```
+    /// # green::run(|| -> std::io::Result<()> {
+    /// # let listener = green::net::TcpListener::bind("127.0.0.1:0")?;
+    /// # let stream = green::net::TcpStream::connect(listener.local_addr()?)?;
+    /// # let (accepted, _) = listener.accept()?;
+    /// assert!(!stream.nodelay()?);
+    /// # Ok(()) }).unwrap();
+    /// ```
     pub fn nodelay(&self) -> io::Result<bool> {
         self.socket.get().nodelay()
     }
 
     /// Sets the IP time-to-live of outgoing packets.
+    ///
+    /// ```
+    /// # green::run(|| -> std::io::Result<()> {
+    /// # let listener = green::net::TcpListener::bind("127.0.0.1:0")?;
+    /// # let stream = green::net::TcpStream::connect(listener.local_addr()?)?;
+    /// # let (accepted, _) = listener.accept()?;
+    /// stream.set_ttl(100)?;
+    /// assert_eq!(stream.ttl()?, 100);
+    /// # Ok(()) }).unwrap();
+    /// ```
     pub fn set_ttl(&self, ttl: u32) -> io::Result<()> {
         self.socket.get().set_ttl(ttl)
     }
 
     /// The IP time-to-live of outgoing packets.
+    ///
+    /// ```
+    /// # green::run(|| -> std::io::Result<()> {
+    /// # let listener = green::net::TcpListener::bind("127.0.0.1:0")?;
+    /// # let stream = green::net::TcpStream::connect(listener.local_addr()?)?;
+    /// # let (accepted, _) = listener.accept()?;
+    /// assert!(stream.ttl()? > 0);
+    /// # Ok(()) }).unwrap();
+    /// ```
     pub fn ttl(&self) -> io::Result<u32> {
         self.socket.get().ttl()
     }
 
     /// Takes the pending socket error (`SO_ERROR`), clearing it.
+    ///
+    /// ```
+    /// # green::run(|| -> std::io::Result<()> {
+    /// # let listener = green::net::TcpListener::bind("127.0.0.1:0")?;
+    /// # let stream = green::net::TcpStream::connect(listener.local_addr()?)?;
+    /// # let (accepted, _) = listener.accept()?;
+    /// assert!(stream.take_error()?.is_none());
+    /// # Ok(()) }).unwrap();
+    /// ```
     pub fn take_error(&self) -> io::Result<Option<io::Error>> {
         self.socket.get().take_error()
     }
@@ -207,6 +398,19 @@ impl TcpStream {
     ///
     /// Unlike std, where the flag lives on the shared socket, it is per handle: other handles (clones) keep
     /// waiting. The descriptor itself is always in non-blocking mode.
+    ///
+    /// ```
+    /// use std::io::Read;
+    ///
+    /// # green::run(|| -> std::io::Result<()> {
+    /// # let listener = green::net::TcpListener::bind("127.0.0.1:0")?;
+    /// # let stream = green::net::TcpStream::connect(listener.local_addr()?)?;
+    /// # let (accepted, _) = listener.accept()?;
+    /// stream.set_nonblocking(true)?;
+    /// let error = (&stream).read(&mut [0; 8]).unwrap_err(); // no data: no wait at all
+    /// assert_eq!(error.kind(), std::io::ErrorKind::WouldBlock);
+    /// # Ok(()) }).unwrap();
+    /// ```
     pub fn set_nonblocking(&self, nonblocking: bool) -> io::Result<()> {
         self.socket.set_nonblocking(nonblocking);
         Ok(())
@@ -272,6 +476,7 @@ impl fmt::Debug for TcpStream {
 }
 
 descriptor_conversions!(TcpStream, std::net::TcpStream, "a connected TCP socket");
+std_conversions!(TcpStream, std::net::TcpStream, "a std TCP stream");
 
 impl From<std::net::TcpStream> for TcpStream {
     /// Adopts a std stream, switching it to non-blocking mode.

@@ -4,7 +4,7 @@
 
 use std::io;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, SocketAddrV4, SocketAddrV6};
-use std::{iter, option, panic, slice, vec};
+use std::{iter, option, slice, vec};
 
 use crate::{context, offload};
 
@@ -100,7 +100,7 @@ impl<T: ToSocketAddrs + ?Sized> ToSocketAddrs for &T {
     }
 }
 
-/// Resolves a host name with std: on the [offload pool](crate::offload) when called from a green thread (the
+/// Resolves a host name with std: on the [offload pool](mod@crate::offload) when called from a green thread (the
 /// green thread parks until the answer is in), in place otherwise.
 ///
 /// The wait is a cancellation point: a cancelled caller, or one whose [`timeout`](crate::timeout) expires,
@@ -110,12 +110,10 @@ where
     A: std::net::ToSocketAddrs + Send + 'static,
 {
     let resolve = move || std::net::ToSocketAddrs::to_socket_addrs(&address).map(|found| found.collect::<Vec<_>>());
-    // A destructor running during a worker's shutdown cannot switch out: it resolves in place.
-    let shutting_down = context::with_worker(|worker| worker.is_some_and(|worker| worker.is_shutting_down()));
-    let addresses = if context::in_green_thread() && !shutting_down {
+    let addresses = if context::in_green_thread() {
         match offload::spawn(resolve).join() {
             Ok(addresses) => addresses,
-            Err(payload) => panic::resume_unwind(payload),
+            Err(payload) => context::resume_unwind(payload),
         }
     } else {
         resolve()

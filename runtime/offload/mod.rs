@@ -1,11 +1,11 @@
-//! Offloading blocking calls to a pool of OS threads: [`offload`], [`spawn`], and the pool's settings.
+//! Offloading blocking calls to a pool of OS threads: [`offload`](fn@offload), [`spawn`], and the pool's settings.
 //!
 //! # Why
 //! A worker runs its green threads one at a time on one OS thread. A green thread that makes a blocking OS
 //! call — `std::fs::read`, `std::thread::sleep`, a DNS lookup through `ToSocketAddrs`, a C library that waits,
 //! or a long computation — does not switch out: it holds the whole worker, and every other green thread
 //! placed there (including ones whose sockets are ready or whose timers are due) waits for it. `green`'s own
-//! blocking calls park instead; for everything else there is [`offload`]:
+//! blocking calls park instead; for everything else there is [`offload`](fn@offload):
 //!
 //! ```
 //! green::run(|| {
@@ -38,7 +38,7 @@
 //! slow calls (network file systems, slow DNS) must overlap. [`stats`] shows the pool's counters.
 //!
 //! # Waiting, cancellation and borrowing
-//! - [`offload`] lets the closure borrow from the caller, so the caller must wait until the job is done:
+//! - [`offload`](fn@offload) lets the closure borrow from the caller, so the caller must wait until the job is done:
 //!   that wait is uncancellable (a cancellation or expired timeout takes effect at the next blocking call
 //!   after it), and a panic in the job is resumed in the caller. Outside a green thread it runs the closure
 //!   inline. This is the right default for I/O: the call cannot be stopped halfway anyway.

@@ -2,22 +2,19 @@
 //!
 //! # Soundness
 //! The closure may borrow from the caller's stack, yet it runs on another OS thread, so the caller's frame
-//! must outlive the job. Three ways it could end early, and why none does:
-//! 1. Cancellation or an expired `timeout` scope would unwind from the park: the wait runs inside
-//!    [`park::shielded`], where neither is delivered.
-//! 2. The runtime shutting down unwinds every parked green thread, shield or not: the [`Finish`] guard then
-//!    blocks the worker's OS thread until the job is done, before the frame is popped.
-//! 3. The pool failing to run the job at all: [`Pool::submit`] hands it back and it runs inline.
+//! must outlive the job. The caller's wait is a lending wait ([`park::lending`]): nothing interrupts it — not
+//! a cancellation, not an expired `timeout` scope, not runtime shutdown — so the frame is left only once the
+//! job is done. If the pool cannot run the job at all, [`Pool::submit`](super::pool::Pool::submit) hands it
+//! back and it runs inline.
 //!
 //! The job publishes DONE only after the closure has returned and been dropped (it is consumed by the call),
 //! and after DONE it touches only the `'static` parts of the packet (the joiner's `Thread` and its own
-//! reference count), never the result. The caller takes the result out of the packet before its frame ends
-//! (also in case 2), so whichever side drops the packet last finds it empty: nothing borrowed is used, or
-//! dropped, once the caller may have returned.
+//! reference count), never the result. The caller takes the result out of the packet before its frame ends,
+//! so whichever side drops the packet last finds it empty: nothing borrowed is used, or dropped, once the
+//! caller may have returned.
 
 use std::panic::{self, AssertUnwindSafe};
 use std::sync::Arc;
-use std::time::Duration;
 
 use super::pool::{Job, POOL};
 use crate::context;
@@ -66,26 +63,23 @@ where
     F: FnOnce() -> T + Send + 'a,
     T: Send + 'a,
 {
-    if !context::in_green_thread() || context::with_worker(|worker| worker.is_some_and(|w| w.is_shutting_down())) {
-        // A destructor running during shutdown cannot switch out; it would spin on the packet.
+    if !context::in_green_thread() {
         return f();
     }
     let packet: Arc<OffloadPacket<T>> = Arc::new(Packet::new(current(), None));
     let job = packaged(f, packet.clone());
     // SAFETY: only the lifetime bound changes. The job may borrow data living for `'a`; we do not return
-    // before the job has finished with it: the wait below is shielded from cancellation and timeouts, and
-    // `Finish` holds the frame if the wait unwinds anyway (runtime shutdown). See the module docs.
+    // before the job has finished with it: the wait below is a lending wait, which nothing interrupts (see the
+    // module docs).
     let job: Job = unsafe { std::mem::transmute::<Box<dyn FnOnce() + Send + 'a>, Job>(job) };
-    let finish = Finish { packet: &packet };
     if let Err(job) = POOL.submit(job) {
         log::warn!(target: "green::offload", "no offload thread could be started: running the job inline");
         job();
     }
-    let outcome = park::shielded(|| packet.wait());
-    drop(finish);
+    let outcome = park::lending(|| packet.wait());
     match outcome {
         Ok(Ok(value)) => value,
-        Ok(Err(payload)) => panic::resume_unwind(payload),
+        Ok(Err(payload)) => context::resume_unwind(payload),
         Err(_) => unreachable!("an offload job reports its panic inside Ok"),
     }
 }
@@ -100,32 +94,4 @@ where
         let outcome = panic::catch_unwind(AssertUnwindSafe(f));
         packet.finish(Ok(outcome));
     })
-}
-
-/// Keeps the caller's frame (and what the job borrows from it) alive until the job is done, even when the
-/// wait unwinds (soundness case 2).
-struct Finish<'p, T> {
-    /// The job's packet, owned by the caller's frame.
-    packet: &'p OffloadPacket<T>,
-}
-
-impl<T> Drop for Finish<'_, T> {
-    fn drop(&mut self) {
-        if self.packet.is_done() {
-            return;
-        }
-        // Only reached while the runtime unwinds this green thread at shutdown, when it can no longer switch
-        // out: block the worker's OS thread. Polling is fine on this one-off path; the job's unpark targets a
-        // green thread that will never be resumed.
-        log::debug!(target: "green::offload", "shutdown: holding a green thread's frame until its offload job ends");
-        let mut pause = Duration::from_micros(50);
-        while !self.packet.is_done() {
-            std::thread::sleep(pause);
-            pause = (pause * 2).min(Duration::from_millis(10));
-        }
-        // The result may borrow from the frames being unwound: drop it here, while they still exist, rather
-        // than leave it to whichever side drops the packet last (possibly the pool thread, later). After DONE
-        // `wait` does not park; it only takes the result.
-        drop(self.packet.wait());
-    }
 }

@@ -9,7 +9,7 @@ use crate::thread::{current, Packet};
 
 /// Starts `f` on the offload pool and returns a handle to wait for its result.
 ///
-/// Unlike [`offload`](super::offload), the caller does not wait here, `f` must be `'static`, and the wait
+/// Unlike [`offload`](fn@super::offload), the caller does not wait here, `f` must be `'static`, and the wait
 /// ([`OffloadHandle::join`]) is a cancellation point: a cancelled or timed-out caller stops waiting while the
 /// job runs to completion on its pool thread and its result is dropped. Dropping the handle detaches the job
 /// the same way.
@@ -56,6 +56,15 @@ impl<T> OffloadHandle<T> {
     /// In a green thread only that green thread waits; on an OS thread it blocks. A cancellation point: if the
     /// caller is cancelled or its [`timeout`](crate::timeout) expires, it unwinds from here, the handle is
     /// dropped and the job's result with it.
+    ///
+    /// ```
+    /// green::run(|| {
+    ///     let job = green::offload::spawn(|| 6 * 7);
+    ///     assert_eq!(job.join().unwrap(), 42);
+    ///     let failed = green::offload::spawn(|| panic!("inside the job"));
+    ///     assert!(failed.join().is_err());
+    /// });
+    /// ```
     #[track_caller]
     pub fn join(self) -> std::thread::Result<T> {
         match self.packet.wait() {
@@ -65,6 +74,18 @@ impl<T> OffloadHandle<T> {
     }
 
     /// Whether the job has finished (then [`join`](OffloadHandle::join) does not block).
+    ///
+    /// ```
+    /// use std::time::Duration;
+    ///
+    /// green::run(|| {
+    ///     let job = green::offload::spawn(|| std::thread::sleep(Duration::from_millis(5)));
+    ///     while !job.is_finished() {
+    ///         green::sleep(Duration::from_millis(1));
+    ///     }
+    ///     job.join().unwrap();
+    /// });
+    /// ```
     pub fn is_finished(&self) -> bool {
         self.packet.is_done()
     }

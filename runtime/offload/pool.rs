@@ -16,7 +16,7 @@
 //!    itself idle and wait on the condition variable until notified or until it has been idle for the idle
 //!    timeout, then exit (*shrink*). A thread that finishes a job while the pool is above its bound exits too.
 //!
-//! Jobs never unwind into the pool: the closures built by [`offload`](super::offload) and
+//! Jobs never unwind into the pool: the closures built by [`offload`](fn@super::offload) and
 //! [`spawn`](super::spawn) catch their panic and hand it to the waiting side. The pool still catches whatever
 //! escapes, so a thread is never lost without being counted.
 //!
@@ -37,7 +37,7 @@ pub(crate) const DEFAULT_IDLE_TIMEOUT: Duration = Duration::from_secs(10);
 /// A unit of work: a type-erased closure that reports its own result.
 pub(crate) type Job = Box<dyn FnOnce() + Send + 'static>;
 
-/// The pool every [`offload`](super::offload) and [`spawn`](super::spawn) submits to.
+/// The pool every [`offload`](fn@super::offload) and [`spawn`](super::spawn) submits to.
 pub(crate) static POOL: Pool = Pool::new();
 
 /// A bounded, growing and shrinking pool of OS threads (see the module docs).
@@ -239,6 +239,11 @@ fn thread_name() -> String {
 ///
 /// # Panics
 /// If `max_threads` is zero.
+///
+/// ```
+/// green::offload::set_max_threads(64);
+/// assert_eq!(green::offload::stats().max_threads, 64);
+/// ```
 pub fn set_max_threads(max_threads: usize) {
     POOL.set_max_threads(max_threads);
 }
@@ -246,11 +251,22 @@ pub fn set_max_threads(max_threads: usize) {
 /// Sets how long an offload thread waits for a new job before it exits (default 10 s).
 ///
 /// Threads already idle apply the new timeout to the time they have already waited.
+///
+/// ```
+/// green::offload::set_idle_timeout(std::time::Duration::from_secs(5));
+/// ```
 pub fn set_idle_timeout(idle_timeout: Duration) {
     POOL.set_idle_timeout(idle_timeout);
 }
 
 /// A snapshot of the pool's counters.
+///
+/// ```
+/// green::run(|| green::offload(|| ()));
+/// let stats = green::offload::stats();
+/// assert!(stats.completed >= 1);
+/// assert!(stats.threads <= stats.max_threads);
+/// ```
 pub fn stats() -> Stats {
     POOL.stats()
 }

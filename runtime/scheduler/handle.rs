@@ -134,6 +134,11 @@ impl WorkerHandle {
         !lock(&self.injector).is_empty()
     }
 
+    /// Whether any not-yet-started green thread waits here, stealable or placed for good.
+    pub(crate) fn has_unstarted(&self) -> bool {
+        self.has_new() || !lock(&self.placed).is_empty()
+    }
+
     /// Ends a sleep.
     pub(crate) fn end_sleep(&self) {
         self.sleeping.store(false, Ordering::Relaxed);
@@ -167,14 +172,5 @@ impl WorkerHandle {
         // Steal from the back: the owner takes from the front, so the two rarely want the same tasks.
         let start = injector.len() - n;
         into.extend(injector.drain(start..));
-    }
-
-    /// Drops every queued new green thread (runtime shutdown): each finishes as cancelled.
-    pub(crate) fn clear(&self) {
-        let tasks = std::mem::take(&mut *lock(&self.injector));
-        drop(tasks);
-        let placed = std::mem::take(&mut *lock(&self.placed));
-        drop(placed);
-        lock(&self.wakeups).clear();
     }
 }

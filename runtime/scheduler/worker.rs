@@ -25,10 +25,17 @@
 //!
 //! # Shutdown
 //! 1. `Runtime::drop` sets the runtime's shutdown flag and wakes every worker.
-//! 2. Each worker leaves its loop, drops the green threads that never started (their join handles report
-//!    [`Cancelled`](crate::Cancelled)), then unwinds every started one *on this OS thread*, newest first, so
-//!    the children of a `scope` finish before the parent whose stack they borrow. Destructors run.
-//! 3. `Runtime::drop` joins the worker threads.
+//! 2. Each worker, after its current batch, asks every green thread it has started to stop
+//!    ([`Thread::request_shutdown`](crate::Thread)): each unwinds with [`Cancelled`](crate::Cancelled) from
+//!    its current or next park or yield, unless it is unwinding already or in a lending wait (see
+//!    [`crate::park`]). Green threads that had not started, and any spawned from now on, start only to drop
+//!    their closure (as a green thread: that drop may block or panic) and report `Cancelled`.
+//! 3. The worker keeps scheduling as usual — timers, I/O, wake-ups — so destructors that block are woken, and
+//!    a frame that lent borrows (a scope's join, `block_on`) is left only after its borrowers are gone. When
+//!    it holds no green thread, started or not, it stops.
+//! 4. `Runtime::drop` waits for every worker to stop, then joins their OS threads. A destructor that waits
+//!    forever (for something no green thread or OS thread will ever do) keeps the drop waiting, as a
+//!    `std::thread::JoinHandle::join` would.
 
 use std::cell::{Cell, RefCell};
 use std::collections::VecDeque;
@@ -39,6 +46,7 @@ use slab::Slab;
 
 use super::WorkerHandle;
 use crate::context::WorkerGuard;
+use crate::coroutine::task::Start;
 use crate::coroutine::{overflow, NewTask, StackPool, Suspend, Task};
 use crate::reactor::Reactor;
 use crate::runtime::RuntimeShared;
@@ -79,7 +87,7 @@ pub(crate) struct Worker {
     stacks: RefCell<StackPool>,
     /// The mio `Poll` of this worker.
     reactor: RefCell<Reactor>,
-    /// True once the loop has ended and green threads are being unwound.
+    /// True once this worker has asked its green threads to stop (shutdown step 2).
     shutting_down: Cell<bool>,
     /// When the stack pool trims itself next.
     next_trim: Cell<Instant>,
@@ -111,11 +119,6 @@ impl Worker {
 
     pub(crate) fn index(&self) -> usize {
         self.handle.index()
-    }
-
-    /// True while the worker unwinds its green threads at shutdown.
-    pub(crate) fn is_shutting_down(&self) -> bool {
-        self.shutting_down.get()
     }
 
     /// Queues the parked green thread in `key` to run again (same OS thread only).
@@ -153,11 +156,15 @@ impl Worker {
         loop {
             let ran = self.run_batch();
             if self.runtime.is_shut_down() {
-                break;
+                if !self.shutting_down.get() {
+                    self.begin_shutdown();
+                }
+                if self.is_drained() {
+                    break;
+                }
             }
             self.maintain(ran == BUDGET, &mut wakeups, &mut fresh);
         }
-        self.shutdown();
         let stacks = self.stacks.borrow();
         log::debug!(
             target: "green::scheduler",
@@ -182,24 +189,28 @@ impl Worker {
         BUDGET
     }
 
-    /// Starts a new green thread: takes a stack, creates its coroutine, switches in.
+    /// Starts a new green thread: takes a stack, creates its coroutine, switches in. One cancelled before it
+    /// started (or during shutdown) runs only to drop its closure.
     fn start(&self, task: NewTask) {
-        if task.thread.is_cancel_requested() {
+        let start: Start = if task.thread.is_cancel_requested() || self.shutting_down.get() {
             log::trace!(target: "green::scheduler", "worker {}: {} cancelled before start", self.index(), task.thread.describe());
-            (task.main)(Err(Box::new(crate::Cancelled)));
-            return;
-        }
+            Err(Box::new(crate::Cancelled))
+        } else {
+            Ok(())
+        };
         let stack = self.stacks.borrow_mut().get(task.stack_size);
         let stack = match stack {
             Ok(stack) => stack,
             Err(error) => {
                 log::error!(target: "green::scheduler", "{} cannot start: {error}", task.thread.describe());
-                (task.main)(Err(Box::new(error)));
+                // No stack to drop the closure on: it is dropped here, on the worker loop, where a panic is
+                // caught by the body (a drop that blocks would block the worker).
+                (task.main)(Err(start.err().unwrap_or_else(|| Box::new(error))));
                 return;
             }
         };
         let thread = task.thread.clone();
-        let key = self.tasks.borrow_mut().insert(Task::new(task, stack));
+        let key = self.tasks.borrow_mut().insert(Task::new(task, stack, start));
         thread.set_home(self.handle.clone(), key);
         log::trace!(target: "green::scheduler", "worker {}: start {} in slot {key}", self.index(), thread.describe());
         self.resume(key);
@@ -348,22 +359,18 @@ impl Worker {
         }
     }
 
-    /// Shutdown steps 2 (see the module docs).
-    fn shutdown(&self) {
+    /// Shutdown step 2 (see the module docs).
+    fn begin_shutdown(&self) {
         self.shutting_down.set(true);
-        loop {
-            let queued: Vec<Runnable> = self.run_queue.borrow_mut().drain(..).collect();
-            self.handle.clear();
-            let mut tasks: Vec<(usize, Task)> = self.tasks.borrow_mut().drain().enumerate().collect();
-            if queued.is_empty() && tasks.is_empty() {
-                break;
-            }
-            drop(queued);
-            tasks.sort_by_key(|(_, task)| std::cmp::Reverse(task.thread.id()));
-            for (_, task) in tasks {
-                log::trace!(target: "green::scheduler", "worker {}: unwind {}", self.index(), task.thread.describe());
-                drop(task);
-            }
+        let threads: Vec<_> = self.tasks.borrow().iter().map(|(_, task)| task.thread.clone()).collect();
+        log::debug!(target: "green::scheduler", "worker {}: shutdown: stopping {} green threads", self.index(), threads.len());
+        for thread in threads {
+            thread.request_shutdown();
         }
+    }
+
+    /// Shutdown step 3's end: no green thread left here, started or not.
+    fn is_drained(&self) -> bool {
+        self.tasks.borrow().is_empty() && self.run_queue.borrow().is_empty() && !self.handle.has_unstarted()
     }
 }

@@ -64,6 +64,22 @@ pub struct BarrierWaitResult(bool);
 
 impl BarrierWaitResult {
     /// True for exactly one thread of each generation (the last to arrive).
+    ///
+    /// ```
+    /// use green::sync::{Arc, Barrier};
+    ///
+    /// green::run(|| {
+    ///     let barrier = Arc::new(Barrier::new(3));
+    ///     let handles: Vec<_> = (0..3)
+    ///         .map(|_| {
+    ///             let barrier = barrier.clone();
+    ///             green::spawn(move || barrier.wait().is_leader()) // all three park until the last arrives
+    ///         })
+    ///         .collect();
+    ///     let leaders = handles.into_iter().map(|h| h.join().unwrap()).filter(|&l| l).count();
+    ///     assert_eq!(leaders, 1); // exactly one leader per round
+    /// });
+    /// ```
     pub fn is_leader(&self) -> bool {
         self.0
     }
@@ -71,6 +87,11 @@ impl BarrierWaitResult {
 
 impl Barrier {
     /// A barrier for `parties` threads per generation. `new(0)` behaves like `new(1)`: `wait` never parks.
+    ///
+    /// ```
+    /// let barrier = green::sync::Barrier::new(1);
+    /// assert!(barrier.wait().is_leader()); // one party: the wait returns at once
+    /// ```
     pub const fn new(parties: usize) -> Barrier {
         Barrier {
             state: std::sync::Mutex::new(BarrierState { arrived: 0, queue: WaitQueue::new() }),
@@ -83,6 +104,22 @@ impl Barrier {
     /// # Blocking and cancellation
     /// Parks only the calling green thread. A cancellation point: a cancelled waiter that was not released yet
     /// withdraws its arrival: the generation then needs one more thread.
+    ///
+    /// ```
+    /// use green::sync::{Arc, Barrier};
+    ///
+    /// green::run(|| {
+    ///     let barrier = Arc::new(Barrier::new(3));
+    ///     let handles: Vec<_> = (0..3)
+    ///         .map(|_| {
+    ///             let barrier = barrier.clone();
+    ///             green::spawn(move || barrier.wait().is_leader()) // all three park until the last arrives
+    ///         })
+    ///         .collect();
+    ///     let leaders = handles.into_iter().map(|h| h.join().unwrap()).filter(|&l| l).count();
+    ///     assert_eq!(leaders, 1); // exactly one leader per round
+    /// });
+    /// ```
     #[track_caller]
     pub fn wait(&self) -> BarrierWaitResult {
         let waiter = {

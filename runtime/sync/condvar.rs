@@ -80,6 +80,15 @@ pub struct WaitTimeoutResult(bool);
 
 impl WaitTimeoutResult {
     /// True when the wait ended because the timeout elapsed (not because of a notification).
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use green::sync::{Condvar, Mutex};
+    ///
+    /// let (lock, condvar) = (Mutex::new(()), Condvar::new());
+    /// let (_guard, result) = condvar.wait_timeout(lock.lock().unwrap(), Duration::from_millis(5)).unwrap();
+    /// assert!(result.timed_out()); // nobody notified
+    /// ```
     pub fn timed_out(&self) -> bool {
         self.0
     }
@@ -87,6 +96,11 @@ impl WaitTimeoutResult {
 
 impl Condvar {
     /// A condition variable with no waiters.
+    ///
+    /// ```
+    /// let condvar = green::sync::Condvar::new();
+    /// condvar.notify_all(); // nobody waits: nothing happens
+    /// ```
     pub const fn new() -> Condvar {
         Condvar { waiters: AtomicUsize::new(0), queue: std::sync::Mutex::new(WaitQueue::new()) }
     }
@@ -103,6 +117,27 @@ impl Condvar {
     /// return): the guard was moved into `wait`, so nothing can observe the difference, and re-locking would add an
     /// uninterruptible wait to the unwinding and poison the mutex. A notification it had already received goes to
     /// the next waiter.
+    ///
+    /// ```
+    /// use green::sync::{Arc, Condvar, Mutex};
+    ///
+    /// green::run(|| {
+    ///     let pair = Arc::new((Mutex::new(false), Condvar::new()));
+    ///     let notifier = {
+    ///         let pair = pair.clone();
+    ///         green::spawn(move || {
+    ///             *pair.0.lock().unwrap() = true;
+    ///             pair.1.notify_one();
+    ///         })
+    ///     };
+    ///     let (lock, condvar) = &*pair;
+    ///     let mut ready = lock.lock().unwrap();
+    ///     while !*ready {
+    ///         ready = condvar.wait(ready).unwrap(); // parks; the mutex is unlocked meanwhile
+    ///     }
+    ///     notifier.join().unwrap();
+    /// });
+    /// ```
     #[track_caller]
     pub fn wait<'a, T>(&self, guard: MutexGuard<'a, T>) -> LockResult<MutexGuard<'a, T>> {
         self.wait_until(guard, None).0
@@ -114,6 +149,25 @@ impl Condvar {
     ///
     /// # Errors
     /// `Err(PoisonError)` with the guard if the mutex is poisoned when it is locked again.
+    ///
+    /// ```
+    /// use green::sync::{Arc, Condvar, Mutex};
+    ///
+    /// green::run(|| {
+    ///     let pair = Arc::new((Mutex::new(false), Condvar::new()));
+    ///     let notifier = {
+    ///         let pair = pair.clone();
+    ///         green::spawn(move || {
+    ///             *pair.0.lock().unwrap() = true;
+    ///             pair.1.notify_one();
+    ///         })
+    ///     };
+    ///     let (lock, condvar) = &*pair;
+    ///     let ready = condvar.wait_while(lock.lock().unwrap(), |ready| !*ready).unwrap();
+    ///     assert!(*ready);
+    ///     notifier.join().unwrap();
+    /// });
+    /// ```
     #[track_caller]
     pub fn wait_while<'a, T, F>(&self, mut guard: MutexGuard<'a, T>, mut condition: F) -> LockResult<MutexGuard<'a, T>>
     where
@@ -133,6 +187,29 @@ impl Condvar {
     ///
     /// # Errors
     /// `Err(PoisonError)` with the guard and the result if the mutex is poisoned when it is locked again.
+    ///
+    /// ```
+    /// use green::sync::{Arc, Condvar, Mutex};
+    ///
+    /// green::run(|| {
+    ///     let pair = Arc::new((Mutex::new(false), Condvar::new()));
+    ///     let notifier = {
+    ///         let pair = pair.clone();
+    ///         green::spawn(move || {
+    ///             *pair.0.lock().unwrap() = true;
+    ///             pair.1.notify_one();
+    ///         })
+    ///     };
+    ///     let (lock, condvar) = &*pair;
+    ///     let mut ready = lock.lock().unwrap();
+    ///     while !*ready {
+    ///         let (guard, result) = condvar.wait_timeout(ready, std::time::Duration::from_secs(10)).unwrap();
+    ///         assert!(!result.timed_out());
+    ///         ready = guard;
+    ///     }
+    ///     notifier.join().unwrap();
+    /// });
+    /// ```
     #[track_caller]
     pub fn wait_timeout<'a, T>(
         &self,
@@ -149,6 +226,26 @@ impl Condvar {
     ///
     /// # Errors
     /// `Err(PoisonError)` with the guard and the result if the mutex is poisoned when it is locked again.
+    ///
+    /// ```
+    /// use green::sync::{Arc, Condvar, Mutex};
+    ///
+    /// green::run(|| {
+    ///     let pair = Arc::new((Mutex::new(false), Condvar::new()));
+    ///     let notifier = {
+    ///         let pair = pair.clone();
+    ///         green::spawn(move || {
+    ///             *pair.0.lock().unwrap() = true;
+    ///             pair.1.notify_one();
+    ///         })
+    ///     };
+    ///     let (lock, condvar) = &*pair;
+    ///     let timeout = std::time::Duration::from_secs(10);
+    ///     let (ready, result) = condvar.wait_timeout_while(lock.lock().unwrap(), timeout, |ready| !*ready).unwrap();
+    ///     assert!(*ready && !result.timed_out());
+    ///     notifier.join().unwrap();
+    /// });
+    /// ```
     #[track_caller]
     pub fn wait_timeout_while<'a, T, F>(
         &self,
@@ -178,6 +275,24 @@ impl Condvar {
     /// Wakes the thread that has waited longest, if any.
     ///
     /// Call it after changing the condition (with or without the mutex held). Never blocks.
+    ///
+    /// ```
+    /// use green::sync::{Arc, Condvar, Mutex};
+    ///
+    /// green::run(|| {
+    ///     let pair = Arc::new((Mutex::new(false), Condvar::new()));
+    ///     let notifier = {
+    ///         let pair = pair.clone();
+    ///         green::spawn(move || {
+    ///             *pair.0.lock().unwrap() = true;
+    ///             pair.1.notify_one();
+    ///         })
+    ///     };
+    ///     let (lock, condvar) = &*pair;
+    ///     drop(condvar.wait_while(lock.lock().unwrap(), |ready| !*ready).unwrap());
+    ///     notifier.join().unwrap();
+    /// });
+    /// ```
     pub fn notify_one(&self) {
         if self.waiters.load(Ordering::Acquire) == 0 {
             return;
@@ -192,6 +307,23 @@ impl Condvar {
     }
 
     /// Wakes every waiting thread, oldest first. Never blocks.
+    ///
+    /// ```
+    /// use green::sync::{Arc, Condvar, Mutex};
+    ///
+    /// green::run(|| {
+    ///     let state = Arc::new((Mutex::new(false), Condvar::new()));
+    ///     let waiters: Vec<_> = (0..3)
+    ///         .map(|_| {
+    ///             let state = state.clone();
+    ///             green::spawn(move || drop(state.1.wait_while(state.0.lock().unwrap(), |go| !*go).unwrap()))
+    ///         })
+    ///         .collect();
+    ///     *state.0.lock().unwrap() = true;
+    ///     state.1.notify_all(); // wakes every waiter
+    ///     waiters.into_iter().for_each(|w| w.join().unwrap());
+    /// });
+    /// ```
     pub fn notify_all(&self) {
         if self.waiters.load(Ordering::Acquire) == 0 {
             return;

@@ -57,11 +57,32 @@ pub struct Event {
 
 impl Event {
     /// A new event, not set.
+    ///
+    /// ```
+    /// static SHUTDOWN: green::sync::Event = green::sync::Event::new();
+    /// assert!(!SHUTDOWN.is_set());
+    /// ```
     pub const fn new() -> Event {
         Event { set: AtomicBool::new(false), queue: std::sync::Mutex::new(WaitQueue::new()) }
     }
 
     /// Sets the flag and wakes every waiting thread. Never blocks.
+    ///
+    /// ```
+    /// use green::sync::{Arc, Event};
+    ///
+    /// green::run(|| {
+    ///     let started = Arc::new(Event::new());
+    ///     let waiters: Vec<_> = (0..3)
+    ///         .map(|_| {
+    ///             let started = started.clone();
+    ///             green::spawn(move || started.wait())
+    ///         })
+    ///         .collect();
+    ///     started.set(); // wakes all three
+    ///     waiters.into_iter().for_each(|w| w.join().unwrap());
+    /// });
+    /// ```
     pub fn set(&self) {
         if self.set.swap(true, Ordering::AcqRel) {
             // Already set: nobody queued since it was, and the `set` that set it wakes the earlier ones.
@@ -79,11 +100,25 @@ impl Event {
     }
 
     /// Turns the flag off; later waits park until the next [`set`](Event::set).
+    ///
+    /// ```
+    /// let event = green::sync::Event::new();
+    /// event.set();
+    /// event.clear();
+    /// assert!(!event.is_set());
+    /// ```
     pub fn clear(&self) {
         self.set.store(false, Ordering::Release);
     }
 
     /// Whether the flag is set.
+    ///
+    /// ```
+    /// let event = green::sync::Event::new();
+    /// assert!(!event.is_set());
+    /// event.set();
+    /// assert!(event.is_set());
+    /// ```
     pub fn is_set(&self) -> bool {
         self.set.load(Ordering::Acquire)
     }
@@ -92,6 +127,21 @@ impl Event {
     ///
     /// # Blocking and cancellation
     /// Parks only the calling green thread. A cancellation point.
+    ///
+    /// ```
+    /// use green::sync::{Arc, Event};
+    ///
+    /// green::run(|| {
+    ///     let ready = Arc::new(Event::new());
+    ///     let waiter = {
+    ///         let ready = ready.clone();
+    ///         green::spawn(move || ready.wait()) // parks until `set`
+    ///     };
+    ///     ready.set();
+    ///     waiter.join().unwrap();
+    ///     ready.wait(); // already set: returns at once
+    /// });
+    /// ```
     #[track_caller]
     pub fn wait(&self) {
         self.wait_until(None);
@@ -99,6 +149,15 @@ impl Event {
 
     /// Like [`wait`](Event::wait), for at most about `timeout`: returns true if the event was set (a `set` woke
     /// the caller, or the flag is on when the time runs out), false otherwise.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    ///
+    /// let event = green::sync::Event::new();
+    /// assert!(!event.wait_timeout(Duration::from_millis(5)));
+    /// event.set();
+    /// assert!(event.wait_timeout(Duration::from_millis(5)));
+    /// ```
     #[track_caller]
     pub fn wait_timeout(&self, timeout: Duration) -> bool {
         self.wait_until(Instant::now().checked_add(timeout))

@@ -1,9 +1,11 @@
 //! Synchronization primitives that park green threads (and block OS threads): the `std::sync` mirror.
 //!
-//! [`Mutex`], [`RwLock`], [`Condvar`], [`Barrier`] and [`OnceLock`] have `std`'s API, poisoning and error types
-//! (`std::sync::{LockResult, PoisonError, TryLockError, TryLockResult}` are re-exported here), so code moves
-//! from `std::sync` to `green::sync` by changing its imports. [`Semaphore`], [`WaitGroup`] and [`Event`] go
-//! beyond `std`. When one of them has to wait, only the calling green thread waits: it parks and its worker
+//! [`Mutex`], [`RwLock`], [`Condvar`], [`Barrier`], [`Once`], [`OnceLock`], [`LazyLock`] and the channels of
+//! [`mpsc`] have `std`'s API, poisoning and error types (`std::sync::{LockResult, PoisonError, TryLockError,
+//! TryLockResult}` and the `mpsc` errors are re-exported here), and [`Arc`], [`Weak`] and [`atomic`] are `std`'s
+//! own (they never block), so code moves from `std::sync` to `green::sync` by changing its imports: every name
+//! a `use std::sync::...` line can hold resolves here. [`Semaphore`], [`WaitGroup`] and [`Event`] go beyond
+//! `std`. When one of them has to wait, only the calling green thread waits: it parks and its worker
 //! runs other green threads. Every primitive works from green threads on any worker and from plain OS threads
 //! (which block), mixed.
 //!
@@ -24,7 +26,10 @@
 //! [`green::sync::Mutex`](Mutex) fixes both: a contender parks like any other blocking `green` call, so the
 //! worker goes on running other green threads — including the holder, which eventually unlocks and wakes it.
 //! Holding a `green` guard across a park is fine (it only makes the section longer for the other contenders).
-//! The same goes for `RwLock`, `Condvar`, `Barrier` and `OnceLock` against their `std` versions.
+//! The same goes for `RwLock`, `Condvar`, `Barrier`, `Once`, `OnceLock`, `LazyLock` and `mpsc` against their
+//! `std` versions: a `std::sync::mpsc` receive, or a `std::sync::LazyLock` whose initialiser another green thread
+//! runs, blocks the whole worker. The [caveats](crate#caveats) (DESIGN.md, "Caveats a user
+//! must know") list the other ways a green thread can block its worker.
 //!
 //! # How they are built
 //! Each primitive keeps its fast path in an atomic word (lock and unlock uncontended: one CAS, no system call,
@@ -55,7 +60,10 @@
 //! - [`rwlock`](RwLock): `RwLock`, `RwLockReadGuard`, `RwLockWriteGuard`.
 //! - [`condvar`](Condvar): `Condvar`, `WaitTimeoutResult`.
 //! - [`barrier`](Barrier): `Barrier`, `BarrierWaitResult`.
+//! - [`once`](Once): `Once`, `OnceState`; what `OnceLock` and `LazyLock` are built on.
 //! - [`once_lock`](OnceLock): `OnceLock`.
+//! - [`lazy_lock`](LazyLock): `LazyLock`.
+//! - [`mpsc`]: `std::sync::mpsc` on green channels.
 //! - [`semaphore`](Semaphore): `Semaphore`, `SemaphorePermit`, `OwnedSemaphorePermit`.
 //! - [`wait_group`](WaitGroup): `WaitGroup`.
 //! - [`event`](Event): `Event`.
@@ -65,7 +73,10 @@
 mod barrier;
 mod condvar;
 mod event;
+mod lazy_lock;
+pub mod mpsc;
 mod mutex;
+mod once;
 mod once_lock;
 mod poison;
 mod rwlock;
@@ -76,9 +87,13 @@ pub(crate) mod wait_queue;
 pub use barrier::{Barrier, BarrierWaitResult};
 pub use condvar::{Condvar, WaitTimeoutResult};
 pub use event::Event;
+pub use lazy_lock::LazyLock;
 pub use mutex::{Mutex, MutexGuard};
+#[allow(deprecated)]
+pub use once::ONCE_INIT;
+pub use once::{Once, OnceState};
 pub use once_lock::OnceLock;
 pub use rwlock::{RwLock, RwLockReadGuard, RwLockWriteGuard};
 pub use semaphore::{OwnedSemaphorePermit, Semaphore, SemaphorePermit};
-pub use std::sync::{LockResult, PoisonError, TryLockError, TryLockResult};
+pub use std::sync::{atomic, Arc, LockResult, PoisonError, TryLockError, TryLockResult, Weak};
 pub use wait_group::WaitGroup;

@@ -58,6 +58,7 @@ use std::cell::UnsafeCell;
 use std::fmt;
 use std::marker::PhantomData;
 use std::ops::{Deref, DerefMut};
+use std::panic::{RefUnwindSafe, UnwindSafe};
 use std::sync::atomic::{AtomicU8, Ordering};
 use std::sync::{Arc, LockResult, PoisonError, TryLockError, TryLockResult};
 use std::time::{Duration, Instant};
@@ -302,6 +303,11 @@ unsafe impl<T: ?Sized + Send> Send for Mutex<T> {}
 // SAFETY: as above.
 unsafe impl<T: ?Sized + Send> Sync for Mutex<T> {}
 
+// As `std`'s: a panic while the lock is held poisons it, so observing a broken invariant needs the explicit
+// `PoisonError::into_inner`.
+impl<T: ?Sized> UnwindSafe for Mutex<T> {}
+impl<T: ?Sized> RefUnwindSafe for Mutex<T> {}
+
 /// Access to the data of a locked [`Mutex`]; unlocks when dropped.
 ///
 /// Not `Send`, as `std`'s guard: it belongs to the thread (green or OS) that locked, so it cannot be moved
@@ -327,6 +333,15 @@ unsafe impl<T: ?Sized + Sync> Sync for MutexGuard<'_, T> {}
 
 impl<T> Mutex<T> {
     /// A new unlocked mutex holding `value`.
+    ///
+    /// ```
+    /// use green::sync::Mutex;
+    ///
+    /// static COUNTER: Mutex<u32> = Mutex::new(0); // `const`: usable in a static
+    /// let local = Mutex::new(vec![1, 2]);
+    /// *COUNTER.lock().unwrap() += 1;
+    /// assert_eq!(local.lock().unwrap().len(), 2);
+    /// ```
     pub const fn new(value: T) -> Mutex<T> {
         Mutex { raw: RawMutex::new(), poison: poison::Flag::new(), data: UnsafeCell::new(value) }
     }
@@ -335,6 +350,11 @@ impl<T> Mutex<T> {
     ///
     /// # Errors
     /// `Err(PoisonError)` with the data if the mutex is poisoned.
+    ///
+    /// ```
+    /// let mutex = green::sync::Mutex::new(String::from("owned"));
+    /// assert_eq!(mutex.into_inner().unwrap(), "owned");
+    /// ```
     pub fn into_inner(self) -> LockResult<T> {
         let poisoned = self.poison.get();
         poison::result(poisoned, self.data.into_inner())
@@ -351,6 +371,22 @@ impl<T: ?Sized> Mutex<T> {
     /// # Blocking and cancellation
     /// Parks only the calling green thread (an OS thread blocks). A cancellation point: a cancelled green thread
     /// unwinds from here without the lock. Locking a mutex the thread already holds deadlocks.
+    ///
+    /// ```
+    /// use green::sync::{Arc, Mutex};
+    ///
+    /// green::run(|| {
+    ///     let shared = Arc::new(Mutex::new(0));
+    ///     let handles: Vec<_> = (0..4)
+    ///         .map(|_| {
+    ///             let shared = shared.clone();
+    ///             green::spawn(move || *shared.lock().unwrap() += 1) // contenders park, never block the worker
+    ///         })
+    ///         .collect();
+    ///     handles.into_iter().for_each(|h| h.join().unwrap());
+    ///     assert_eq!(*shared.lock().unwrap(), 4);
+    /// });
+    /// ```
     #[inline]
     pub fn lock(&self) -> LockResult<MutexGuard<'_, T>> {
         self.raw.lock();
@@ -362,6 +398,16 @@ impl<T: ?Sized> Mutex<T> {
     /// # Errors
     /// [`TryLockError::WouldBlock`] when the lock is held; [`TryLockError::Poisoned`] (with the guard) when it
     /// was free but is poisoned.
+    ///
+    /// ```
+    /// use green::sync::{Mutex, TryLockError};
+    ///
+    /// let mutex = Mutex::new(1);
+    /// let guard = mutex.try_lock().unwrap();
+    /// assert!(matches!(mutex.try_lock(), Err(TryLockError::WouldBlock)));
+    /// drop(guard);
+    /// assert_eq!(*mutex.try_lock().unwrap(), 1);
+    /// ```
     #[inline]
     pub fn try_lock(&self) -> TryLockResult<MutexGuard<'_, T>> {
         if self.raw.try_lock() {
@@ -372,12 +418,42 @@ impl<T: ?Sized> Mutex<T> {
     }
 
     /// Whether a thread unwound while holding the lock (and nobody cleared the poison since).
+    ///
+    /// ```
+    /// use green::sync::{Arc, Mutex};
+    ///
+    /// let mutex = Arc::new(Mutex::new(0));
+    /// let clone = mutex.clone();
+    /// let _ = green::spawn(move || {
+    ///     let _guard = clone.lock().unwrap();
+    ///     panic!("poisons the mutex");
+    /// })
+    /// .join();
+    /// assert!(mutex.is_poisoned());
+    /// ```
     #[inline]
     pub fn is_poisoned(&self) -> bool {
         self.poison.get()
     }
 
     /// Clears the poison flag, after the caller has restored the data's invariants.
+    ///
+    /// ```
+    /// use green::sync::{Arc, Mutex};
+    ///
+    /// let mutex = Arc::new(Mutex::new(0));
+    /// let clone = mutex.clone();
+    /// let _ = green::spawn(move || {
+    ///     let _guard = clone.lock().unwrap();
+    ///     panic!("poisons the mutex");
+    /// })
+    /// .join();
+    /// let mut guard = mutex.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+    /// *guard = 0; // restore the invariant
+    /// drop(guard);
+    /// mutex.clear_poison();
+    /// assert!(!mutex.is_poisoned());
+    /// ```
     pub fn clear_poison(&self) {
         self.poison.clear();
     }
@@ -386,6 +462,12 @@ impl<T: ?Sized> Mutex<T> {
     ///
     /// # Errors
     /// `Err(PoisonError)` with the reference if the mutex is poisoned.
+    ///
+    /// ```
+    /// let mut mutex = green::sync::Mutex::new(0);
+    /// *mutex.get_mut().unwrap() = 10;
+    /// assert_eq!(*mutex.lock().unwrap(), 10);
+    /// ```
     pub fn get_mut(&mut self) -> LockResult<&mut T> {
         let poisoned = self.poison.get();
         poison::result(poisoned, self.data.get_mut())

@@ -1,46 +1,19 @@
 //! [`OnceLock`]: a cell written once, whose concurrent initialisers park instead of blocking their worker.
 //!
 //! # State
-//! ```text
-//!   INCOMPLETE ──CAS by one caller──► RUNNING ──value written──► COMPLETE
-//!        ▲                               │
-//!        └──── initialiser unwound ──────┘
-//! ```
-//! The value cell is written only by the caller that won `INCOMPLETE → RUNNING`, and read only after `COMPLETE`
-//! was observed with `Acquire` (published with `Release` after the write). Callers that find `RUNNING` wait in
-//! a [`WaitQueue`] behind a small `std` mutex.
-//!
-//! # Protocol
-//! 1. A caller that finds `RUNNING` takes the queue lock, checks the state again (still `RUNNING`), pushes a
-//!    waiter and parks until claimed; then it starts over.
-//! 2. The initialiser stores `COMPLETE` — or, if its closure unwinds (a panic, a cancellation), `INCOMPLETE` —
-//!    under the queue lock, claims every waiter and unparks them after releasing the lock. After an unwinding,
-//!    the woken callers race for `INCOMPLETE → RUNNING` again, so one of them retries the initialisation, as
-//!    `std::sync::OnceLock` does.
-//!
-//! Setting the state under the queue lock is what makes step 1's re-check sufficient: a waiter that saw
-//! `RUNNING` under the lock is in the queue before the initialiser can take the lock to wake everyone.
+//! A [`Once`] and the value cell, as `std` builds it. The cell is written only inside the `Once`'s closure
+//! (one caller at a time, while the `Once` is `RUNNING`) and read only after `Once::is_completed` observed
+//! completion with `Acquire`. The closure runs with `call_once_force`, so an initialiser that unwinds (a
+//! panic, a cancellation) leaves the cell empty and the next caller — a waiting one or a later one — runs its
+//! own, as `std::sync::OnceLock` does.
 
 use std::cell::UnsafeCell;
 use std::fmt;
 use std::marker::PhantomData;
 use std::mem::MaybeUninit;
 use std::panic::{RefUnwindSafe, UnwindSafe};
-use std::sync::atomic::{AtomicU8, Ordering};
-use std::sync::Arc;
 
-use super::mutex::lock_internal;
-use super::wait_queue::{WaitQueue, Waiter};
-
-/// No value and nobody initialising.
-const INCOMPLETE: u8 = 0;
-/// One caller runs the initialiser; others park.
-const RUNNING: u8 = 1;
-/// The value is written and never changes again (until `take` or drop through `&mut`).
-const COMPLETE: u8 = 2;
-
-/// Claim token: the state left `RUNNING`.
-const SETTLED: usize = 0;
+use super::once::Once;
 
 /// A cell that is written at most once, usable as a lazily initialised `static`: the `std::sync::OnceLock`
 /// mirror.
@@ -71,11 +44,9 @@ const SETTLED: usize = 0;
 /// });
 /// ```
 pub struct OnceLock<T> {
-    /// INCOMPLETE, RUNNING or COMPLETE (module docs).
-    state: AtomicU8,
-    /// Callers parked while another one initialises.
-    queue: std::sync::Mutex<WaitQueue>,
-    /// Initialised exactly when `state` is COMPLETE.
+    /// Completed exactly when `value` is initialised (module docs).
+    once: Once,
+    /// Initialised exactly when `once` is completed.
     value: UnsafeCell<MaybeUninit<T>>,
     /// The cell owns a `T` (for drop check).
     _owns: PhantomData<T>,
@@ -92,21 +63,28 @@ impl<T: UnwindSafe> UnwindSafe for OnceLock<T> {}
 
 impl<T> OnceLock<T> {
     /// An empty cell.
+    ///
+    /// ```
+    /// let cell = green::sync::OnceLock::<u32>::new();
+    /// assert_eq!(cell.get(), None);
+    /// ```
     pub const fn new() -> OnceLock<T> {
-        OnceLock {
-            state: AtomicU8::new(INCOMPLETE),
-            queue: std::sync::Mutex::new(WaitQueue::new()),
-            value: UnsafeCell::new(MaybeUninit::uninit()),
-            _owns: PhantomData,
-        }
+        OnceLock { once: Once::new(), value: UnsafeCell::new(MaybeUninit::uninit()), _owns: PhantomData }
     }
 
     /// The value, if the cell is initialised. Never parks.
+    ///
+    /// ```
+    /// let cell = green::sync::OnceLock::new();
+    /// assert_eq!(cell.get(), None);
+    /// cell.set(92).unwrap();
+    /// assert_eq!(cell.get(), Some(&92));
+    /// ```
     #[inline]
     pub fn get(&self) -> Option<&T> {
-        if self.state.load(Ordering::Acquire) == COMPLETE {
-            // SAFETY: COMPLETE, observed with Acquire, is stored with Release after the value was written, and
-            // the value is not changed again while `&self` borrows exist (module docs).
+        if self.once.is_completed() {
+            // SAFETY: completion, observed with Acquire, is published with Release after the value was written,
+            // and the value is not changed again while `&self` borrows exist (module docs).
             Some(unsafe { (*self.value.get()).assume_init_ref() })
         } else {
             None
@@ -114,19 +92,52 @@ impl<T> OnceLock<T> {
     }
 
     /// A mutable reference to the value, if the cell is initialised.
+    ///
+    /// ```
+    /// let mut cell = green::sync::OnceLock::from(1);
+    /// *cell.get_mut().unwrap() += 1;
+    /// assert_eq!(cell.get(), Some(&2));
+    /// ```
     pub fn get_mut(&mut self) -> Option<&mut T> {
-        if *self.state.get_mut() == COMPLETE {
-            // SAFETY: COMPLETE means initialised; `&mut self` excludes every other access.
+        if self.once.is_completed_mut() {
+            // SAFETY: completed means initialised; `&mut self` excludes every other access.
             Some(unsafe { self.value.get_mut().assume_init_mut() })
         } else {
             None
         }
     }
 
+    /// Parks until the cell is initialised (by another thread), then returns the value.
+    ///
+    /// A cancellation point. Initialisers that unwind do not end the wait: it lasts until one succeeds.
+    ///
+    /// ```
+    /// use green::sync::OnceLock;
+    ///
+    /// static RESULT: OnceLock<u64> = OnceLock::new();
+    /// green::run(|| {
+    ///     let reader = green::spawn(|| *RESULT.wait());
+    ///     RESULT.set(42).unwrap();
+    ///     assert_eq!(reader.join().unwrap(), 42);
+    /// });
+    /// ```
+    #[track_caller]
+    pub fn wait(&self) -> &T {
+        self.once.wait_force();
+        self.get().expect("a completed cell is initialised")
+    }
+
     /// Initialises the cell with `value` unless it already is; returns `Err(value)` then.
     ///
     /// If another thread is initialising it right now, parks until that finishes (and takes over if that
     /// initialiser unwinds).
+    ///
+    /// ```
+    /// let cell = green::sync::OnceLock::new();
+    /// assert_eq!(cell.set(1), Ok(()));
+    /// assert_eq!(cell.set(2), Err(2));
+    /// assert_eq!(cell.get(), Some(&1));
+    /// ```
     #[track_caller]
     pub fn set(&self, value: T) -> Result<(), T> {
         let mut value = Some(value);
@@ -146,106 +157,58 @@ impl<T> OnceLock<T> {
     /// # Blocking and cancellation
     /// Parks only the calling green thread while another initialises. A cancellation point; a cancelled
     /// initialiser (its `f` parks and is cancelled) counts as one that panicked.
+    ///
+    /// ```
+    /// let cell = green::sync::OnceLock::new();
+    /// assert_eq!(*cell.get_or_init(|| 92), 92);
+    /// assert_eq!(*cell.get_or_init(|| unreachable!()), 92);
+    /// ```
     #[track_caller]
     pub fn get_or_init(&self, f: impl FnOnce() -> T) -> &T {
         if let Some(value) = self.get() {
             return value;
         }
-        self.initialize(f);
-        self.get().expect("initialize returns once the cell is COMPLETE")
+        let mut f = Some(f);
+        self.once.call_once_force(|_| {
+            let value = (f.take().expect("only one initialiser per caller"))();
+            // SAFETY: the `Once` runs this closure in one caller at a time and nobody reads the cell before it
+            // is completed (module docs).
+            unsafe { (*self.value.get()).write(value) };
+        });
+        self.get().expect("call_once_force returns once the cell is initialised")
     }
 
     /// Consumes the cell and returns its value, if any.
+    ///
+    /// ```
+    /// assert_eq!(green::sync::OnceLock::from("x").into_inner(), Some("x"));
+    /// ```
     pub fn into_inner(mut self) -> Option<T> {
         self.take()
     }
 
     /// Takes the value out, leaving the cell empty.
+    ///
+    /// ```
+    /// let mut cell = green::sync::OnceLock::from(5);
+    /// assert_eq!(cell.take(), Some(5));
+    /// assert_eq!(cell.get(), None);
+    /// ```
     pub fn take(&mut self) -> Option<T> {
-        if *self.state.get_mut() == COMPLETE {
-            *self.state.get_mut() = INCOMPLETE;
-            // SAFETY: it was COMPLETE (initialised); the state now says uninitialised, so it is read once.
+        if self.once.is_completed_mut() {
+            self.once.reset();
+            // SAFETY: it was completed (initialised); the `Once` now says uninitialised, so it is read once.
             Some(unsafe { self.value.get_mut().assume_init_read() })
         } else {
             None
         }
     }
-
-    /// Runs the protocol until the cell is COMPLETE.
-    #[cold]
-    #[track_caller]
-    fn initialize(&self, f: impl FnOnce() -> T) {
-        let mut f = Some(f);
-        loop {
-            match self.state.compare_exchange(INCOMPLETE, RUNNING, Ordering::Acquire, Ordering::Acquire) {
-                Ok(_) => {
-                    /// Resets the state (and wakes the waiters) if the initialiser unwinds.
-                    struct Reset<'a, T>(&'a OnceLock<T>);
-                    impl<T> Drop for Reset<'_, T> {
-                        fn drop(&mut self) {
-                            self.0.settle(INCOMPLETE);
-                        }
-                    }
-                    let reset = Reset(self);
-                    let value = (f.take().expect("only one initialiser per caller"))();
-                    // SAFETY: we won INCOMPLETE → RUNNING, so nobody else writes or reads the cell until we
-                    // publish COMPLETE.
-                    unsafe { (*self.value.get()).write(value) };
-                    std::mem::forget(reset);
-                    self.settle(COMPLETE);
-                    return;
-                }
-                Err(COMPLETE) => return,
-                Err(_) => self.wait_while_running(),
-            }
-        }
-    }
-
-    /// Protocol step 1.
-    #[track_caller]
-    fn wait_while_running(&self) {
-        let waiter = {
-            let mut queue = lock_internal(&self.queue);
-            if self.state.load(Ordering::Acquire) != RUNNING {
-                return;
-            }
-            let waiter = Waiter::current();
-            queue.push(waiter.clone(), SETTLED);
-            waiter
-        };
-        waiter.park_until_claimed(None, |_| remove(&self.queue, &waiter));
-    }
-
-    /// Protocol step 2: publishes `state` and wakes every waiter.
-    fn settle(&self, state: u8) {
-        let mut woken = Vec::new();
-        let mut queue = lock_internal(&self.queue);
-        self.state.store(state, Ordering::Release);
-        while let Some(waiter) = queue.claim_one(SETTLED) {
-            woken.push(waiter);
-        }
-        drop(queue);
-        for waiter in woken {
-            waiter.thread().unpark();
-        }
-    }
-}
-
-/// Withdraws `waiter` from `queue` when it unwinds: a wake-up it got is not passed on, since every waiter was
-/// woken with it.
-fn remove(queue: &std::sync::Mutex<WaitQueue>, waiter: &Arc<Waiter>) -> Option<usize> {
-    let mut queue = lock_internal(queue);
-    let claimed = waiter.abort();
-    if claimed.is_none() {
-        queue.remove(waiter);
-    }
-    claimed
 }
 
 impl<T> Drop for OnceLock<T> {
     fn drop(&mut self) {
-        if *self.state.get_mut() == COMPLETE {
-            // SAFETY: COMPLETE means initialised; this is the last access.
+        if self.once.is_completed_mut() {
+            // SAFETY: completed means initialised; this is the last access.
             unsafe { self.value.get_mut().assume_init_drop() };
         }
     }

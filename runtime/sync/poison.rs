@@ -19,7 +19,7 @@ pub(crate) struct Flag {
 /// What a writing guard remembers to poison correctly: whether its thread was already unwinding when it locked.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Guard {
-    /// `std::thread::panicking()` at lock time.
+    /// [`panicking()`](crate::thread::panicking) at lock time: the green thread's own unwinding.
     panicking: bool,
 }
 
@@ -42,13 +42,13 @@ impl Flag {
     /// Called when a writing guard is created.
     #[inline]
     pub(crate) fn guard(&self) -> Guard {
-        Guard { panicking: std::thread::panicking() }
+        Guard { panicking: crate::thread::panicking() }
     }
 
     /// Called when a writing guard is dropped: poisons if its thread started unwinding since it locked.
     #[inline]
     pub(crate) fn done(&self, guard: &Guard) {
-        if !guard.panicking && std::thread::panicking() {
+        if !guard.panicking && crate::thread::panicking() {
             self.poisoned.store(true, Ordering::Relaxed);
         }
     }

@@ -40,7 +40,9 @@
 use std::cell::UnsafeCell;
 use std::fmt;
 use std::marker::PhantomData;
+use std::mem::ManuallyDrop;
 use std::ops::{Deref, DerefMut};
+use std::panic::{RefUnwindSafe, UnwindSafe};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, LockResult, TryLockError, TryLockResult};
 
@@ -196,6 +198,29 @@ impl RawRwLock {
         }
     }
 
+    /// Turns the caller's write lock into a read lock, letting in the readers at the head of the queue
+    /// (`RwLockWriteGuard::downgrade`). A writer at the head stays queued until the last reader leaves.
+    fn downgrade(&self) {
+        if self.state.compare_exchange(WRITER, ONE_READER, Ordering::Release, Ordering::Relaxed).is_ok() {
+            return;
+        }
+        // PARKED is set, and changes only under the queue lock: take it and admit the head run of readers.
+        let mut queue = lock_internal(&self.queue);
+        self.state.store(ONE_READER | PARKED, Ordering::Release);
+        let mut granted = Vec::new();
+        while queue.front_token() == Some(READ) {
+            self.state.fetch_add(ONE_READER, Ordering::Relaxed);
+            granted.extend(queue.claim_one(GRANTED));
+        }
+        if queue.is_empty() {
+            self.state.fetch_and(!PARKED, Ordering::Relaxed);
+        }
+        drop(queue);
+        for waiter in granted {
+            waiter.thread().unpark();
+        }
+    }
+
     #[inline]
     fn read_unlock(&self) {
         let before = self.state.fetch_sub(ONE_READER, Ordering::AcqRel);
@@ -252,6 +277,11 @@ unsafe impl<T: ?Sized + Send> Send for RwLock<T> {}
 // SAFETY: as above.
 unsafe impl<T: ?Sized + Send + Sync> Sync for RwLock<T> {}
 
+// As `std`'s: a panic while the lock is held poisons it, so observing a broken invariant needs the explicit
+// `PoisonError::into_inner`.
+impl<T: ?Sized> UnwindSafe for RwLock<T> {}
+impl<T: ?Sized> RefUnwindSafe for RwLock<T> {}
+
 /// Shared access to the data of a read-locked [`RwLock`]; releases the read lock when dropped.
 #[must_use = "if unused the RwLock will immediately unlock"]
 pub struct RwLockReadGuard<'a, T: ?Sized + 'a> {
@@ -280,6 +310,14 @@ unsafe impl<T: ?Sized + Sync> Sync for RwLockWriteGuard<'_, T> {}
 
 impl<T> RwLock<T> {
     /// A new unlocked lock holding `value`.
+    ///
+    /// ```
+    /// use green::sync::RwLock;
+    ///
+    /// static SETTINGS: RwLock<Vec<String>> = RwLock::new(Vec::new());
+    /// SETTINGS.write().unwrap().push("verbose".into());
+    /// assert_eq!(SETTINGS.read().unwrap().len(), 1);
+    /// ```
     pub const fn new(value: T) -> RwLock<T> {
         RwLock { raw: RawRwLock::new(), poison: poison::Flag::new(), data: UnsafeCell::new(value) }
     }
@@ -288,6 +326,11 @@ impl<T> RwLock<T> {
     ///
     /// # Errors
     /// `Err(PoisonError)` with the data if the lock is poisoned.
+    ///
+    /// ```
+    /// let lock = green::sync::RwLock::new(String::from("owned"));
+    /// assert_eq!(lock.into_inner().unwrap(), "owned");
+    /// ```
     pub fn into_inner(self) -> LockResult<T> {
         let poisoned = self.poison.get();
         poison::result(poisoned, self.data.into_inner())
@@ -303,6 +346,21 @@ impl<T: ?Sized> RwLock<T> {
     /// # Blocking and cancellation
     /// Parks only the calling green thread. A cancellation point. Taking the read lock again while already
     /// holding it can deadlock when a writer is queued in between.
+    ///
+    /// ```
+    /// use green::sync::{Arc, RwLock};
+    ///
+    /// green::run(|| {
+    ///     let lock = Arc::new(RwLock::new(1));
+    ///     let readers: Vec<_> = (0..3)
+    ///         .map(|_| {
+    ///             let lock = lock.clone();
+    ///             green::spawn(move || *lock.read().unwrap()) // readers share the lock
+    ///         })
+    ///         .collect();
+    ///     assert!(readers.into_iter().all(|r| r.join().unwrap() == 1));
+    /// });
+    /// ```
     #[inline]
     pub fn read(&self) -> LockResult<RwLockReadGuard<'_, T>> {
         self.raw.read();
@@ -316,6 +374,16 @@ impl<T: ?Sized> RwLock<T> {
     ///
     /// # Blocking and cancellation
     /// Parks only the calling green thread. A cancellation point.
+    ///
+    /// ```
+    /// let lock = green::sync::RwLock::new(5);
+    /// {
+    ///     let mut writer = lock.write().unwrap();
+    ///     *writer += 1;
+    ///     assert!(lock.try_read().is_err()); // no reader while the writer holds it
+    /// }
+    /// assert_eq!(*lock.read().unwrap(), 6);
+    /// ```
     #[inline]
     pub fn write(&self) -> LockResult<RwLockWriteGuard<'_, T>> {
         self.raw.write();
@@ -326,6 +394,17 @@ impl<T: ?Sized> RwLock<T> {
     ///
     /// # Errors
     /// [`TryLockError::WouldBlock`], or [`TryLockError::Poisoned`] with the guard.
+    ///
+    /// ```
+    /// use green::sync::{RwLock, TryLockError};
+    ///
+    /// let lock = RwLock::new(1);
+    /// let reader = lock.try_read().unwrap();
+    /// assert_eq!(*lock.try_read().unwrap(), 1); // another reader is fine
+    /// drop(reader);
+    /// let _writer = lock.write().unwrap();
+    /// assert!(matches!(lock.try_read(), Err(TryLockError::WouldBlock)));
+    /// ```
     #[inline]
     pub fn try_read(&self) -> TryLockResult<RwLockReadGuard<'_, T>> {
         if self.raw.try_read() {
@@ -339,6 +418,17 @@ impl<T: ?Sized> RwLock<T> {
     ///
     /// # Errors
     /// [`TryLockError::WouldBlock`], or [`TryLockError::Poisoned`] with the guard.
+    ///
+    /// ```
+    /// use green::sync::{RwLock, TryLockError};
+    ///
+    /// let lock = RwLock::new(1);
+    /// let reader = lock.read().unwrap();
+    /// assert!(matches!(lock.try_write(), Err(TryLockError::WouldBlock)));
+    /// drop(reader);
+    /// *lock.try_write().unwrap() = 2;
+    /// assert_eq!(*lock.read().unwrap(), 2);
+    /// ```
     #[inline]
     pub fn try_write(&self) -> TryLockResult<RwLockWriteGuard<'_, T>> {
         if self.raw.try_write() {
@@ -349,12 +439,40 @@ impl<T: ?Sized> RwLock<T> {
     }
 
     /// Whether a writer unwound while holding the lock (and nobody cleared the poison since).
+    ///
+    /// ```
+    /// use green::sync::{Arc, RwLock};
+    ///
+    /// let lock = Arc::new(RwLock::new(0));
+    /// let clone = lock.clone();
+    /// let _ = green::spawn(move || {
+    ///     let _writer = clone.write().unwrap();
+    ///     panic!("poisons the lock");
+    /// })
+    /// .join();
+    /// assert!(lock.is_poisoned());
+    /// ```
     #[inline]
     pub fn is_poisoned(&self) -> bool {
         self.poison.get()
     }
 
     /// Clears the poison flag, after the caller has restored the data's invariants.
+    ///
+    /// ```
+    /// use green::sync::{Arc, RwLock};
+    ///
+    /// let lock = Arc::new(RwLock::new(0));
+    /// let clone = lock.clone();
+    /// let _ = green::spawn(move || {
+    ///     let _writer = clone.write().unwrap();
+    ///     panic!("poisons the lock");
+    /// })
+    /// .join();
+    /// *lock.write().unwrap_or_else(|poisoned| poisoned.into_inner()) = 0;
+    /// lock.clear_poison();
+    /// assert!(!lock.is_poisoned());
+    /// ```
     pub fn clear_poison(&self) {
         self.poison.clear();
     }
@@ -363,6 +481,12 @@ impl<T: ?Sized> RwLock<T> {
     ///
     /// # Errors
     /// `Err(PoisonError)` with the reference if the lock is poisoned.
+    ///
+    /// ```
+    /// let mut lock = green::sync::RwLock::new(0);
+    /// *lock.get_mut().unwrap() = 10;
+    /// assert_eq!(*lock.read().unwrap(), 10);
+    /// ```
     pub fn get_mut(&mut self) -> LockResult<&mut T> {
         let poisoned = self.poison.get();
         poison::result(poisoned, self.data.get_mut())
@@ -376,6 +500,30 @@ impl<T: ?Sized> RwLock<T> {
     fn write_guard(&self) -> LockResult<RwLockWriteGuard<'_, T>> {
         let guard = RwLockWriteGuard { lock: self, poison: self.poison.guard(), _not_send: PhantomData };
         self.poison.result(guard)
+    }
+}
+
+impl<'a, T: ?Sized> RwLockWriteGuard<'a, T> {
+    /// Turns the write lock into a read lock without letting a writer in between: other readers may join at
+    /// once (the readers queued first), writers still wait.
+    ///
+    /// ```
+    /// use green::sync::{RwLock, RwLockWriteGuard};
+    ///
+    /// let lock = RwLock::new(1);
+    /// let mut writer = lock.write().unwrap();
+    /// *writer += 1;
+    /// let reader = RwLockWriteGuard::downgrade(writer);
+    /// assert_eq!(*reader, 2);
+    /// assert_eq!(*lock.try_read().unwrap(), 2); // other readers get in now
+    /// assert!(lock.try_write().is_err());
+    /// ```
+    pub fn downgrade(guard: RwLockWriteGuard<'a, T>) -> RwLockReadGuard<'a, T> {
+        let guard = ManuallyDrop::new(guard);
+        let lock = guard.lock;
+        lock.poison.done(&guard.poison);
+        lock.raw.downgrade();
+        RwLockReadGuard { lock, _not_send: PhantomData }
     }
 }
 

@@ -107,12 +107,25 @@ impl Semaphore {
     ///
     /// # Panics
     /// If `permits` exceeds [`Semaphore::MAX_PERMITS`].
+    ///
+    /// ```
+    /// use green::sync::Semaphore;
+    ///
+    /// static CONNECTIONS: Semaphore = Semaphore::new(100); // `const`: usable in a static
+    /// assert_eq!(CONNECTIONS.available_permits(), 100);
+    /// ```
     pub const fn new(permits: usize) -> Semaphore {
         assert!(permits <= Semaphore::MAX_PERMITS, "a semaphore holds at most MAX_PERMITS permits");
         Semaphore { state: AtomicUsize::new(permits * ONE_PERMIT), queue: std::sync::Mutex::new(WaitQueue::new()) }
     }
 
     /// The number of free permits right now (0 whenever somebody waits).
+    ///
+    /// ```
+    /// let semaphore = green::sync::Semaphore::new(2);
+    /// let _permit = semaphore.acquire();
+    /// assert_eq!(semaphore.available_permits(), 1);
+    /// ```
     pub fn available_permits(&self) -> usize {
         self.state.load(Ordering::Relaxed) / ONE_PERMIT
     }
@@ -121,6 +134,25 @@ impl Semaphore {
     ///
     /// # Blocking and cancellation
     /// Parks only the calling green thread (an OS thread blocks). A cancellation point (see the type docs).
+    ///
+    /// ```
+    /// use green::sync::{Arc, Semaphore};
+    ///
+    /// green::run(|| {
+    ///     let limit = Arc::new(Semaphore::new(2)); // at most two at a time
+    ///     let handles: Vec<_> = (0..6)
+    ///         .map(|_| {
+    ///             let limit = limit.clone();
+    ///             green::spawn(move || {
+    ///                 let _permit = limit.acquire(); // parks while two others hold permits
+    ///                 green::sleep(std::time::Duration::from_millis(1));
+    ///             }) // the permit returns when dropped
+    ///         })
+    ///         .collect();
+    ///     handles.into_iter().for_each(|h| h.join().unwrap());
+    ///     assert_eq!(limit.available_permits(), 2);
+    /// });
+    /// ```
     #[track_caller]
     pub fn acquire(&self) -> SemaphorePermit<'_> {
         if !self.try_take() {
@@ -131,11 +163,27 @@ impl Semaphore {
     }
 
     /// Takes a permit if one is free and nobody is waiting; never parks.
+    ///
+    /// ```
+    /// let semaphore = green::sync::Semaphore::new(1);
+    /// let permit = semaphore.try_acquire().unwrap();
+    /// assert!(semaphore.try_acquire().is_none());
+    /// drop(permit);
+    /// assert!(semaphore.try_acquire().is_some());
+    /// ```
     pub fn try_acquire(&self) -> Option<SemaphorePermit<'_>> {
         self.try_take().then(|| SemaphorePermit { semaphore: self })
     }
 
     /// Like [`acquire`](Semaphore::acquire), giving up after about `timeout`: `None` if no permit came in time.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    ///
+    /// let semaphore = green::sync::Semaphore::new(1);
+    /// let _held = semaphore.acquire();
+    /// assert!(semaphore.acquire_timeout(Duration::from_millis(5)).is_none()); // nobody gave one back
+    /// ```
     #[track_caller]
     pub fn acquire_timeout(&self, timeout: Duration) -> Option<SemaphorePermit<'_>> {
         let acquired = self.try_take() || self.acquire_slow(Instant::now().checked_add(timeout));
@@ -143,6 +191,18 @@ impl Semaphore {
     }
 
     /// Like [`acquire`](Semaphore::acquire), returning a permit that keeps the semaphore alive through an `Arc`.
+    ///
+    /// ```
+    /// use green::sync::{Arc, Semaphore};
+    ///
+    /// green::run(|| {
+    ///     let semaphore = Arc::new(Semaphore::new(1));
+    ///     let permit = semaphore.acquire_owned(); // `'static`: it can move into a green thread
+    ///     let worker = green::spawn(move || drop(permit));
+    ///     worker.join().unwrap();
+    ///     assert_eq!(semaphore.available_permits(), 1);
+    /// });
+    /// ```
     #[track_caller]
     pub fn acquire_owned(self: &Arc<Self>) -> OwnedSemaphorePermit {
         self.acquire().forget();
@@ -150,6 +210,15 @@ impl Semaphore {
     }
 
     /// Like [`try_acquire`](Semaphore::try_acquire), returning an owned permit.
+    ///
+    /// ```
+    /// use green::sync::{Arc, Semaphore};
+    ///
+    /// let semaphore = Arc::new(Semaphore::new(1));
+    /// let permit = semaphore.try_acquire_owned().unwrap();
+    /// assert!(semaphore.try_acquire_owned().is_none());
+    /// drop(permit);
+    /// ```
     pub fn try_acquire_owned(self: &Arc<Self>) -> Option<OwnedSemaphorePermit> {
         self.try_take().then(|| OwnedSemaphorePermit { semaphore: self.clone(), permits: 1 })
     }
@@ -158,6 +227,12 @@ impl Semaphore {
     ///
     /// # Panics
     /// If the count would exceed [`Semaphore::MAX_PERMITS`].
+    ///
+    /// ```
+    /// let semaphore = green::sync::Semaphore::new(0);
+    /// semaphore.add_permits(3);
+    /// assert_eq!(semaphore.available_permits(), 3);
+    /// ```
     pub fn add_permits(&self, permits: usize) {
         if permits > 0 {
             self.release(permits);
@@ -288,6 +363,12 @@ fn add_checked(state: usize, permits: usize) -> usize {
 
 impl SemaphorePermit<'_> {
     /// Drops the permit without returning it: the semaphore has one permit less for good.
+    ///
+    /// ```
+    /// let semaphore = green::sync::Semaphore::new(2);
+    /// semaphore.acquire().forget(); // one permit less, for good
+    /// assert_eq!(semaphore.available_permits(), 1);
+    /// ```
     pub fn forget(self) {
         std::mem::forget(self);
     }
@@ -301,11 +382,27 @@ impl Drop for SemaphorePermit<'_> {
 
 impl OwnedSemaphorePermit {
     /// The semaphore the permit belongs to.
+    ///
+    /// ```
+    /// use green::sync::{Arc, Semaphore};
+    ///
+    /// let semaphore = Arc::new(Semaphore::new(1));
+    /// let permit = semaphore.acquire_owned();
+    /// assert!(Arc::ptr_eq(permit.semaphore(), &semaphore));
+    /// ```
     pub fn semaphore(&self) -> &Arc<Semaphore> {
         &self.semaphore
     }
 
     /// Drops the permit without returning it: the semaphore has one permit less for good.
+    ///
+    /// ```
+    /// use green::sync::{Arc, Semaphore};
+    ///
+    /// let semaphore = Arc::new(Semaphore::new(2));
+    /// semaphore.acquire_owned().forget();
+    /// assert_eq!(semaphore.available_permits(), 1);
+    /// ```
     pub fn forget(mut self) {
         self.permits = 0;
     }

@@ -67,6 +67,11 @@ struct Inner {
 
 impl WaitGroup {
     /// A new group with one member: this handle.
+    ///
+    /// ```
+    /// let group = green::sync::WaitGroup::new();
+    /// group.wait(); // the only member: returns at once
+    /// ```
     pub fn new() -> WaitGroup {
         WaitGroup {
             inner: Arc::new(Inner { count: AtomicUsize::new(1), queue: std::sync::Mutex::new(WaitQueue::new()) }),
@@ -77,6 +82,22 @@ impl WaitGroup {
     ///
     /// # Blocking and cancellation
     /// Parks only the calling green thread. A cancellation point; this handle counts as dropped even then.
+    ///
+    /// ```
+    /// use green::sync::WaitGroup;
+    ///
+    /// green::run(|| {
+    ///     let group = WaitGroup::new();
+    ///     for _ in 0..3 {
+    ///         let member = group.clone();
+    ///         green::spawn(move || {
+    ///             green::sleep(std::time::Duration::from_millis(1));
+    ///             drop(member); // done
+    ///         });
+    ///     }
+    ///     group.wait(); // parks until every clone is dropped
+    /// });
+    /// ```
     #[track_caller]
     pub fn wait(self) {
         let inner = self.inner.clone();

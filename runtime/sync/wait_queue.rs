@@ -1,7 +1,7 @@
 //! [`WaitQueue`]: the FIFO of parked threads behind every blocking primitive.
 //!
 //! A primitive (mutex, channel, semaphore, ...) keeps a `WaitQueue` inside the lock that protects its own
-//! state. To wait, a thread pushes a [`Waiter`] and parks (through [`crate::park`]) until the waiter is woken;
+//! state. To wait, a thread pushes a [`Waiter`] and parks (through [`crate::park`](mod@crate::park)) until the waiter is woken;
 //! to wake, a thread pops waiters in FIFO order and calls [`Waiter::wake`].
 //!
 //! # Waking exactly once

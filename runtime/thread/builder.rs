@@ -1,6 +1,5 @@
 //! [`Builder`] and the `spawn` functions: how a closure becomes a [`NewTask`] and a [`JoinHandle`].
 
-use std::any::Any;
 use std::io;
 use std::panic::{self, AssertUnwindSafe};
 use std::sync::Arc;
@@ -33,17 +32,36 @@ pub struct Builder {
 
 impl Builder {
     /// A builder with no name and the runtime's default stack size.
+    ///
+    /// ```
+    /// let handle = green::Builder::new().spawn(|| 1).unwrap();
+    /// assert_eq!(handle.join().unwrap(), 1);
+    /// ```
     pub fn new() -> Builder {
         Builder::default()
     }
 
     /// Names the green thread.
+    ///
+    /// ```
+    /// let handle = green::Builder::new().name("parser".into()).spawn(|| green::current().name().unwrap().len()).unwrap();
+    /// assert_eq!(handle.join().unwrap(), 6);
+    /// ```
     pub fn name(mut self, name: String) -> Builder {
         self.name = Some(name);
         self
     }
 
     /// Usable stack size in bytes (rounded up to whole pages; a guard page is added below it).
+    ///
+    /// ```
+    /// fn depth(n: u32) -> u32 {
+    ///     let frame = std::hint::black_box([0u8; 256]); // some stack per call
+    ///     if n == 0 { 0 } else { 1 + depth(n - 1) + u32::from(frame[0]) }
+    /// }
+    /// let deep = green::Builder::new().stack_size(4 * 1024 * 1024).spawn(|| depth(5_000)).unwrap();
+    /// assert_eq!(deep.join().unwrap(), 5_000);
+    /// ```
     pub fn stack_size(mut self, bytes: usize) -> Builder {
         self.stack_size = Some(bytes);
         self
@@ -53,9 +71,19 @@ impl Builder {
     /// is best placed: it may start on another OS thread, hence `Send`. Once started it never moves.
     ///
     /// # Errors
-    /// When the runtime is shut down, or when the process cannot hold another green thread stack (the message
+    /// When the runtime is shutting down (from outside it: its own green threads may still spawn, see
+    /// [`Runtime`](crate::Runtime)), or when the process cannot hold another green thread stack (the message
     /// names the limit: `vm.max_map_count`, or memory). A stack is taken when the green thread first runs; if
     /// that fails later, `join` returns the `io::Error` as the payload.
+    ///
+    /// ```
+    /// green::run(|| -> std::io::Result<()> {
+    ///     let handle = green::Builder::new().name("loader".into()).spawn(|| "loaded")?;
+    ///     assert_eq!(handle.join().unwrap(), "loaded");
+    ///     Ok(())
+    /// })
+    /// .unwrap();
+    /// ```
     pub fn spawn<F, T>(self, f: F) -> io::Result<JoinHandle<T>>
     where
         F: FnOnce() -> T + Send + 'static,
@@ -80,6 +108,18 @@ impl Builder {
     ///
     /// # Errors
     /// When called outside a green thread's worker, or for the reasons of [`Builder::spawn`].
+    ///
+    /// ```
+    /// use std::rc::Rc;
+    ///
+    /// green::run(|| -> std::io::Result<()> {
+    ///     let shared = Rc::new(5); // not `Send`: only a local spawn may take it
+    ///     let handle = green::Builder::new().name("local".into()).spawn_local(move || *shared * 2)?;
+    ///     assert_eq!(handle.join().unwrap(), 10);
+    ///     Ok(())
+    /// })
+    /// .unwrap();
+    /// ```
     pub fn spawn_local<F, T>(self, f: F) -> io::Result<JoinHandle<T>>
     where
         F: FnOnce() -> T + 'static,
@@ -98,6 +138,14 @@ impl Builder {
     }
 
     /// Spawns a green thread that may borrow from `scope`'s environment (see [`crate::scope`]).
+    ///
+    /// ```
+    /// let data = vec![1, 2, 3];
+    /// green::scope(|s| {
+    ///     let handle = green::Builder::new().name("summer".into()).spawn_scoped(s, || data.iter().sum::<i32>()).unwrap();
+    ///     assert_eq!(handle.join().unwrap(), 6);
+    /// });
+    /// ```
     pub fn spawn_scoped<'scope, 'env, F, T>(
         self,
         scope: &'scope super::Scope<'scope, 'env>,
@@ -143,9 +191,16 @@ impl Builder {
         let finisher = Finisher(Some(packet.clone()));
         let main = move |start: Start| {
             let result = match start {
-                Ok(()) => panic::catch_unwind(AssertUnwindSafe(f)).map_err(shutdown_payload),
-                Err(payload) => Err(payload),
+                Ok(()) => panic::catch_unwind(AssertUnwindSafe(f)),
+                // Never run: the closure's captures are dropped here, where a panic cannot escape. Like
+                // destructors during unwinding, nothing interrupts them (the cancellation has taken effect).
+                Err(payload) => match panic::catch_unwind(AssertUnwindSafe(move || crate::park::lending(|| drop(f)))) {
+                    Ok(()) => Err(payload),
+                    Err(panic) => Err(panic),
+                },
             };
+            let mut result = result;
+            destroy_locals(&mut result);
             finisher.finish(result);
         };
         let main: Box<dyn FnOnce(Start) + 'a> = Box::new(main);
@@ -157,13 +212,23 @@ impl Builder {
     }
 }
 
-/// A panic caught while the runtime unwinds its green threads at shutdown is reported as [`Cancelled`].
-fn shutdown_payload(payload: Box<dyn Any + Send>) -> Box<dyn Any + Send> {
-    let shutting_down = context::with_worker(|worker| worker.is_some_and(|worker| worker.is_shutting_down()));
-    if shutting_down {
-        Box::new(crate::Cancelled)
-    } else {
-        payload
+/// Drops the green thread's `green::thread_local!` values before its result is delivered (so they are gone
+/// when `join` returns); a destructor's panic becomes the green thread's result if it had none. Costs one look
+/// at the context for a green thread that used none.
+#[inline]
+fn destroy_locals<T>(result: &mut std::thread::Result<T>) {
+    if super::local::current_has_values() {
+        destroy_locals_slow(result);
+    }
+}
+
+#[cold]
+fn destroy_locals_slow<T>(result: &mut std::thread::Result<T>) {
+    // Like destructors during unwinding, nothing interrupts them: a pending cancellation has nothing left to stop.
+    if let Err(payload) = panic::catch_unwind(|| crate::park::lending(super::local::destroy_current)) {
+        if result.is_ok() {
+            *result = Err(payload);
+        }
     }
 }
 
@@ -191,7 +256,32 @@ impl<T> Drop for Finisher<T> {
 ///
 /// Called from a green thread it uses that green thread's runtime; from a plain OS thread, the default runtime
 /// (started on first use). The closure must be `Send` because the green thread may start on another worker;
-/// once started it stays on that worker's OS thread (use [`spawn_local`] for `!Send` closures).
+/// once started it stays on that worker's OS thread (use [`spawn_local`] for `!Send` closures). Dropping the
+/// [`JoinHandle`] detaches the green thread.
+///
+/// ```
+/// use std::time::Duration;
+///
+/// green::run(|| {
+///     let handles: Vec<_> = (0..10)
+///         .map(|i| {
+///             green::spawn(move || {
+///                 green::sleep(Duration::from_millis(10)); // all ten sleep at once, on a few OS threads
+///                 i * i
+///             })
+///         })
+///         .collect();
+///     let squares: Vec<i32> = handles.into_iter().map(|h| h.join().unwrap()).collect();
+///     assert_eq!(squares.iter().sum::<i32>(), 285);
+/// });
+/// ```
+///
+/// # What the green thread must not do
+/// It shares its worker OS thread with other green threads, so a call that blocks the OS thread — a
+/// `std::thread::sleep`, a `std::sync::mpsc` or `std::net` call, a blocking C library — stalls them all: use the
+/// `green::` mirrors, or [`offload`](fn@crate::offload) the call. A `std::thread_local!` is shared by every green
+/// thread of its worker; [`green::thread_local!`](crate::thread_local) gives each green thread its own value. The
+/// [caveats](crate#caveats) list the rest (fixed-size stacks, cancellation by unwinding).
 ///
 /// # Panics
 /// When [`Builder::spawn`] would return an error.
@@ -202,12 +292,16 @@ impl<T> Drop for Finisher<T> {
 /// let shared = std::rc::Rc::new(5);
 /// green::spawn(move || println!("{shared}"));
 /// ```
+#[track_caller]
 pub fn spawn<F, T>(f: F) -> JoinHandle<T>
 where
     F: FnOnce() -> T + Send + 'static,
     T: Send + 'static,
 {
-    Builder::new().spawn(f).unwrap_or_else(|error| panic!("{error}"))
+    match Builder::new().spawn(f) {
+        Ok(handle) => handle,
+        Err(error) => panic!("{error}"),
+    }
 }
 
 /// Spawns a green thread on the current worker, where it stays; the closure need not be `Send`.
@@ -222,12 +316,16 @@ where
 ///
 /// # Panics
 /// Outside a green thread, or when [`Builder::spawn_local`] would return an error.
+#[track_caller]
 pub fn spawn_local<F, T>(f: F) -> JoinHandle<T>
 where
     F: FnOnce() -> T + 'static,
     T: 'static,
 {
-    Builder::new().spawn_local(f).unwrap_or_else(|error| panic!("{error}"))
+    match Builder::new().spawn_local(f) {
+        Ok(handle) => handle,
+        Err(error) => panic!("{error}"),
+    }
 }
 
 /// `Runtime::block_on`: runs `f` on `runtime` and waits for it without being interruptible, so `f` may borrow.
@@ -237,14 +335,14 @@ where
     T: Send,
 {
     // SAFETY: we wait below until the green thread has finished and its packet's result is taken, and that wait
-    // cannot be cancelled or timed out (shielded), so the borrows of `f` and `T` outlive their use. F and T are
-    // Send.
+    // is a lending wait that nothing interrupts (not cancellation, timeouts or shutdown), so the borrows of `f`
+    // and `T` outlive their use. F and T are Send.
     let (task, handle) = unsafe { Builder::new().name("main".into()).build(runtime.stack_size(), f, None, true) }
         .unwrap_or_else(|error| panic!("{error}"));
     runtime.place(task).unwrap_or_else(|error| panic!("{error}"));
-    let result = crate::park::shielded(|| handle.join());
+    let result = handle.join_lending();
     match result {
         Ok(value) => value,
-        Err(payload) => panic::resume_unwind(payload),
+        Err(payload) => context::resume_unwind(payload),
     }
 }

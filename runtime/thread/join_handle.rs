@@ -83,6 +83,12 @@ impl<T> Packet<T> {
     /// Protocol step 2: parks until DONE (a cancellation point unless shielded), then takes the result.
     #[track_caller]
     pub(crate) fn wait(&self) -> std::thread::Result<T> {
+        self.wait_with(|| {})
+    }
+
+    /// [`wait`](Packet::wait), calling `on_wake` after every wake-up that did not find the result.
+    #[track_caller]
+    pub(crate) fn wait_with(&self, mut on_wake: impl FnMut()) -> std::thread::Result<T> {
         if !self.is_done() {
             // SAFETY: the green thread reads `joiner` only after seeing WAITING, which we have not published
             // yet; there is one joiner (`join` takes the handle by value).
@@ -90,6 +96,9 @@ impl<T> Packet<T> {
             if self.state.compare_exchange(RUNNING, WAITING, Ordering::AcqRel, Ordering::Acquire).is_ok() {
                 while !self.is_done() {
                     park::park_until(None);
+                    if !self.is_done() {
+                        on_wake();
+                    }
                 }
             }
         }
@@ -129,9 +138,8 @@ pub(crate) fn payload_message(payload: &(dyn Any + Send)) -> &str {
         message
     } else if let Some(message) = payload.downcast_ref::<String>() {
         message
-    } else if let Some(error) = payload.downcast_ref::<std::io::Error>() {
+    } else if payload.is::<std::io::Error>() {
         // Stack allocation failures carry the io::Error.
-        let _ = error;
         "could not start (see the io::Error payload)"
     } else {
         "a non-string payload"
@@ -142,6 +150,22 @@ pub(crate) fn payload_message(payload: &(dyn Any + Send)) -> &str {
 ///
 /// Mirrors [`std::thread::JoinHandle`]. Dropping it detaches the green thread; a detached green thread that
 /// panics is reported through `log::error!` with its name.
+///
+/// ```
+/// use std::time::Duration;
+///
+/// green::run(|| {
+///     let handle: green::JoinHandle<u64> = green::spawn(|| {
+///         green::sleep(Duration::from_millis(5));
+///         (1..=10).sum()
+///     });
+///     assert!(handle.thread().is_green());
+///     assert_eq!(handle.join().unwrap(), 55); // parks until the green thread returns
+///
+///     let detached = green::spawn(|| ());
+///     drop(detached); // it runs on, nobody waits for it
+/// });
+/// ```
 pub struct JoinHandle<T> {
     /// Shared with the green thread.
     packet: Arc<Packet<T>>,
@@ -157,17 +181,60 @@ impl<T> JoinHandle<T> {
     /// [`Cancelled`](crate::Cancelled); see [`is_cancelled`](crate::is_cancelled)).
     ///
     /// In a green thread only that green thread waits. A cancellation point.
+    ///
+    /// ```
+    /// green::run(|| {
+    ///     let handle = green::spawn(|| 6 * 7);
+    ///     assert_eq!(handle.join().unwrap(), 42);
+    ///     let failed = green::spawn(|| panic!("oops"));
+    ///     assert!(failed.join().is_err()); // the panic's payload
+    /// });
+    /// ```
     #[track_caller]
     pub fn join(self) -> std::thread::Result<T> {
         self.packet.wait()
     }
 
+    /// `join` for a caller that lent the green thread borrows (`Runtime::block_on`): a lending wait, which
+    /// nothing interrupts (see [`park::lending`]). If the caller's own runtime shuts down meanwhile, the awaited
+    /// green thread is cancelled, so that the wait ends even when it runs on another runtime.
+    #[track_caller]
+    pub(crate) fn join_lending(self) -> std::thread::Result<T> {
+        let caller = super::current();
+        let awaited = self.packet.thread.clone();
+        park::lending(|| {
+            self.packet.wait_with(|| {
+                if caller.is_shutdown_requested() {
+                    awaited.cancel();
+                }
+            })
+        })
+    }
+
     /// Whether the green thread has finished (then `join` does not block).
+    ///
+    /// ```
+    /// use std::time::Duration;
+    ///
+    /// green::run(|| {
+    ///     let handle = green::spawn(|| green::sleep(Duration::from_millis(5)));
+    ///     while !handle.is_finished() {
+    ///         green::sleep(Duration::from_millis(1));
+    ///     }
+    ///     handle.join().unwrap(); // does not wait now
+    /// });
+    /// ```
     pub fn is_finished(&self) -> bool {
         self.packet.is_done()
     }
 
     /// The handle of the green thread.
+    ///
+    /// ```
+    /// let handle = green::Builder::new().name("named".into()).spawn(|| ()).unwrap();
+    /// assert_eq!(handle.thread().name(), Some("named"));
+    /// handle.join().unwrap();
+    /// ```
     pub fn thread(&self) -> &Thread {
         &self.packet.thread
     }
@@ -178,6 +245,17 @@ impl<T> JoinHandle<T> {
     ///
     /// A green thread that never blocks again (a pure computation loop) cannot be interrupted; code inside
     /// [`uncancellable`](crate::uncancellable) is interrupted only when it leaves that section.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    ///
+    /// green::run(|| {
+    ///     let sleeper = green::spawn(|| green::sleep(Duration::from_secs(3600)));
+    ///     sleeper.cancel(); // unwinds from the sleep
+    ///     let payload = sleeper.join().unwrap_err();
+    ///     assert!(green::is_cancelled(payload.as_ref()));
+    /// });
+    /// ```
     pub fn cancel(&self) {
         if !self.packet.is_done() {
             self.packet.thread.cancel();

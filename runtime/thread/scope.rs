@@ -2,9 +2,10 @@
 //!
 //! # Soundness
 //! A scoped child may hold references into the stack frame that called `scope`. `scope` therefore waits until
-//! every child's packet is dropped — after its closure and result are gone — and that wait is shielded: a
-//! cancellation or timeout of the parent cannot cut it short. At runtime shutdown green threads are unwound
-//! newest first, so children always finish before the parent frame they borrow from.
+//! every child's packet is dropped — after its closure and result are gone — and that wait is a lending wait
+//! ([`park::lending`]): nothing cuts it short, not a cancellation or timeout of the parent, not runtime
+//! shutdown (which stops the children, wherever they run, while the parent waits for them). An expired
+//! `timeout` around the scope takes effect at the parent's first cancellation point after `scope` returns.
 //!
 //! # Panics
 //! When the body or a child panics, the other children are cancelled (they unwind from their next blocking
@@ -12,12 +13,12 @@
 //! of `scope`, as with `std::thread::scope`).
 
 use std::marker::PhantomData;
-use std::panic::{self, AssertUnwindSafe};
+
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
 use super::{current, JoinHandle, Thread};
-use crate::park;
+use crate::{context, park};
 
 /// What a scope and its children share.
 pub(crate) struct ScopeData {
@@ -84,22 +85,58 @@ impl<'scope, T> ScopedJoinHandle<'scope, T> {
     }
 
     /// Waits for the green thread and returns its result (see [`JoinHandle::join`]).
+    ///
+    /// ```
+    /// let numbers = vec![1, 2, 3];
+    /// green::scope(|s| {
+    ///     let sum = s.spawn(|| numbers.iter().sum::<i32>());
+    ///     assert_eq!(sum.join().unwrap(), 6);
+    /// });
+    /// ```
     #[track_caller]
     pub fn join(self) -> std::thread::Result<T> {
         self.inner.join()
     }
 
     /// Whether it has finished.
+    ///
+    /// ```
+    /// green::scope(|s| {
+    ///     let handle = s.spawn(|| 1);
+    ///     while !handle.is_finished() {
+    ///         green::yield_now();
+    ///     }
+    ///     assert_eq!(handle.join().unwrap(), 1);
+    /// });
+    /// ```
     pub fn is_finished(&self) -> bool {
         self.inner.is_finished()
     }
 
     /// Its thread handle.
+    ///
+    /// ```
+    /// green::scope(|s| {
+    ///     let handle = s.spawn(|| green::current().id());
+    ///     let id = handle.thread().id();
+    ///     assert_eq!(handle.join().unwrap(), id);
+    /// });
+    /// ```
     pub fn thread(&self) -> &Thread {
         self.inner.thread()
     }
 
     /// Cancels it (see [`JoinHandle::cancel`]).
+    ///
+    /// ```
+    /// use std::time::Duration;
+    ///
+    /// green::scope(|s| {
+    ///     let sleeper = s.spawn(|| green::sleep(Duration::from_secs(3600)));
+    ///     sleeper.cancel();
+    ///     assert!(green::is_cancelled(sleeper.join().unwrap_err().as_ref()));
+    /// });
+    /// ```
     pub fn cancel(&self) {
         self.inner.cancel()
     }
@@ -110,6 +147,16 @@ impl<'scope, 'env> Scope<'scope, 'env> {
     ///
     /// # Panics
     /// When the green thread cannot be created (see [`crate::Builder::spawn`]).
+    ///
+    /// ```
+    /// let mut results = vec![0; 4];
+    /// green::scope(|s| {
+    ///     for (i, slot) in results.iter_mut().enumerate() {
+    ///         s.spawn(move || *slot = i * i); // each green thread borrows its own slot
+    ///     }
+    /// }); // every scoped green thread has finished here
+    /// assert_eq!(results, [0, 1, 4, 9]);
+    /// ```
     pub fn spawn<F, T>(&'scope self, f: F) -> ScopedJoinHandle<'scope, T>
     where
         F: FnOnce() -> T + Send + 'scope,
@@ -149,18 +196,30 @@ where
         scope: PhantomData,
         env: PhantomData,
     };
-    let result = panic::catch_unwind(AssertUnwindSafe(|| f(&scope)));
+    let result = context::catch_unwind(|| f(&scope));
     if result.is_err() {
         scope.data.cancel_children(None);
     }
-    park::shielded(|| {
+    park::lending(|| {
         while scope.data.running.load(Ordering::Acquire) != 0 {
             park::park_until(None);
         }
     });
     match result {
-        Err(payload) => panic::resume_unwind(payload),
+        Err(payload) => context::resume_unwind(payload),
         Ok(_) if scope.data.unjoined_panic.load(Ordering::Relaxed) => panic!("a scoped green thread panicked"),
         Ok(value) => value,
+    }
+}
+
+impl std::fmt::Debug for Scope<'_, '_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Scope").finish_non_exhaustive()
+    }
+}
+
+impl<T> std::fmt::Debug for ScopedJoinHandle<'_, T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ScopedJoinHandle").field("thread", self.thread()).finish_non_exhaustive()
     }
 }

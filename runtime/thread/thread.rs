@@ -1,4 +1,4 @@
-//! [`Thread`]: the handle to a green thread or an OS thread, and the raw park/unpark under [`crate::park`].
+//! [`Thread`]: the handle to a green thread or an OS thread, and the raw park/unpark under [`crate::park`](mod@crate::park).
 
 use std::fmt;
 use std::num::NonZeroU64;
@@ -25,6 +25,11 @@ impl ThreadId {
     }
 
     /// The id as a number, as printed in logs and overflow reports (`#17`).
+    ///
+    /// ```
+    /// let id = green::spawn(|| green::current().id()).join().unwrap();
+    /// assert!(id.as_u64() > 0);
+    /// ```
     pub fn as_u64(&self) -> u64 {
         self.0.get()
     }
@@ -32,7 +37,7 @@ impl ThreadId {
 
 /// A handle to a thread of execution: a green thread, or a plain OS thread that uses `green` primitives.
 ///
-/// Mirrors [`std::thread::Thread`]: get one with [`current`](crate::current) or
+/// Mirrors [`std::thread::Thread`]: get one with [`current`] or
 /// [`JoinHandle::thread`](crate::JoinHandle::thread), and wake it with [`unpark`](Thread::unpark) from any
 /// thread. Cloning is cheap (a reference count).
 #[derive(Clone)]
@@ -47,7 +52,7 @@ struct Inner {
     id: ThreadId,
     /// Set at spawn, never changed.
     name: Option<Box<str>>,
-    /// The parker word, cancellation flag and park location (see [`crate::park`]).
+    /// The parker word, cancellation flag and park location (see [`crate::park`](mod@crate::park)).
     parker: Parker,
     /// Where an unpark must send the thread.
     home: Home,
@@ -81,23 +86,64 @@ impl Thread {
     }
 
     /// The thread's unique id.
+    ///
+    /// ```
+    /// green::run(|| {
+    ///     let handle = green::spawn(|| green::current().id());
+    ///     let seen_inside = handle.thread().id();
+    ///     assert_eq!(handle.join().unwrap(), seen_inside);
+    ///     assert_ne!(seen_inside, green::current().id()); // ids are unique
+    /// });
+    /// ```
     pub fn id(&self) -> ThreadId {
         self.inner.id
     }
 
     /// The thread's name, if it was given one (for an OS thread: its `std::thread` name).
+    ///
+    /// ```
+    /// let handle = green::Builder::new().name("named".into()).spawn(|| green::current().name().map(String::from)).unwrap();
+    /// assert_eq!(handle.thread().name(), Some("named"));
+    /// assert_eq!(handle.join().unwrap().as_deref(), Some("named"));
+    /// assert_eq!(green::spawn(|| ()).thread().name(), None);
+    /// ```
     pub fn name(&self) -> Option<&str> {
         self.inner.name.as_deref()
     }
 
     /// Whether this is a green thread (false for a plain OS thread).
+    ///
+    /// ```
+    /// assert!(!green::current().is_green()); // a plain OS thread
+    /// assert!(green::spawn(|| green::current().is_green()).join().unwrap());
+    /// ```
     pub fn is_green(&self) -> bool {
         matches!(self.inner.home, Home::Green(_))
     }
 
-    /// Wakes the thread if it is parked, or makes its next [`park`](crate::park) return at once.
+    /// Wakes the thread if it is parked, or makes its next [`park`](fn@park) return at once.
     ///
     /// Callable from any thread, green or OS, of any runtime. Never blocks.
+    ///
+    /// ```
+    /// use green::sync::atomic::{AtomicBool, Ordering};
+    /// use green::sync::Arc;
+    ///
+    /// green::run(|| {
+    ///     let flag = Arc::new(AtomicBool::new(false));
+    ///     let parked = {
+    ///         let flag = flag.clone();
+    ///         green::spawn(move || {
+    ///             while !flag.load(Ordering::Acquire) {
+    ///                 green::park(); // returns on unpark (or spuriously: hence the loop)
+    ///             }
+    ///         })
+    ///     };
+    ///     flag.store(true, Ordering::Release);
+    ///     parked.thread().unpark();
+    ///     parked.join().unwrap();
+    /// });
+    /// ```
     pub fn unpark(&self) {
         if self.inner.parker.notify() {
             self.schedule();
@@ -160,12 +206,25 @@ impl Thread {
         self.inner.parker.is_cancel_requested()
     }
 
-    /// Requests cancellation and wakes the thread so it notices (see [`crate::park`]).
+    /// Requests cancellation and wakes the thread so it notices (see [`crate::park`](mod@crate::park)).
     pub(crate) fn cancel(&self) {
         if self.inner.parker.request_cancel() {
             log::debug!(target: "green::park", "cancel {}", self.describe());
             self.unpark();
         }
+    }
+
+    /// Asks the thread to stop because its runtime shuts down, and wakes it so it notices (see
+    /// [`crate::park`](mod@crate::park)).
+    pub(crate) fn request_shutdown(&self) {
+        if self.inner.parker.request_shutdown() {
+            self.unpark();
+        }
+    }
+
+    /// Whether the thread's runtime asked it to stop.
+    pub(crate) fn is_shutdown_requested(&self) -> bool {
+        self.inner.parker.is_shutdown_requested()
     }
 
     /// The raw wait under [`park::park_until`]: switches out (green) or blocks (OS) until unparked or until
@@ -249,20 +308,90 @@ impl fmt::Debug for Thread {
 }
 
 /// The handle of the caller: its green thread, or its OS thread when called outside any green thread.
+///
+/// ```
+/// green::run(|| {
+///     let handle = green::Builder::new().name("worker".into()).spawn(|| green::current()).unwrap();
+///     let inside = handle.thread().clone();
+///     let returned = handle.join().unwrap();
+///     assert_eq!(returned.id(), inside.id());
+///     assert_eq!(returned.name(), Some("worker"));
+/// });
+/// ```
 pub fn current() -> Thread {
     context::with_local(|local| local.thread.clone())
+}
+
+/// Whether the current thread of execution is unwinding (a panic, or a cancellation), like
+/// [`std::thread::panicking`] but for the green thread itself.
+///
+/// `std::thread::panicking` answers for the worker OS thread: while one green thread waits in a destructor in
+/// the middle of its unwinding, it is true for every other green thread of that worker too. `green`'s own
+/// lock poisoning and cancellation use this function instead. Outside a green thread it is
+/// `std::thread::panicking`.
+///
+/// ```
+/// struct Check;
+/// impl Drop for Check {
+///     fn drop(&mut self) {
+///         assert!(green::thread::panicking());
+///     }
+/// }
+/// green::run(|| {
+///     let failed = green::spawn(|| {
+///         let _check = Check;
+///         panic!("unwinds through Check");
+///     });
+///     assert!(failed.join().is_err());
+///     assert!(!green::thread::panicking());
+/// });
+/// ```
+pub fn panicking() -> bool {
+    context::with_local(|local| local.is_unwinding())
 }
 
 /// Blocks the current thread (only the green thread, on a worker) until [`Thread::unpark`] is called.
 ///
 /// Like [`std::thread::park`], it may return spuriously: call it in a loop that checks a condition. It is a
 /// cancellation point (see [`JoinHandle::cancel`](crate::JoinHandle::cancel)).
+///
+/// ```
+/// use std::time::Duration;
+/// use green::sync::atomic::{AtomicBool, Ordering};
+/// use green::sync::Arc;
+///
+/// green::run(|| {
+///     let done = Arc::new(AtomicBool::new(false));
+///     let waiter = {
+///         let done = done.clone();
+///         green::spawn(move || {
+///             while !done.load(Ordering::Acquire) {
+///                 green::park(); // only this green thread waits
+///             }
+///         })
+///     };
+///     green::sleep(Duration::from_millis(5));
+///     done.store(true, Ordering::Release);
+///     waiter.thread().unpark();
+///     waiter.join().unwrap();
+/// });
+/// ```
 #[track_caller]
 pub fn park() {
     park::park_until(None);
 }
 
-/// Like [`park`], but returns at the latest after `timeout`.
+/// Like [`park`](fn@park), but returns at the latest after `timeout`.
+///
+/// ```
+/// use std::time::{Duration, Instant};
+///
+/// green::run(|| {
+///     let start = Instant::now();
+///     green::park_timeout(Duration::from_millis(10)); // nobody unparks: returns after the timeout
+///     assert!(start.elapsed() >= Duration::from_millis(10));
+/// });
+/// ```
 #[track_caller]
 pub fn park_timeout(timeout: Duration) {
     park::park_until(Instant::now().checked_add(timeout));
@@ -270,11 +399,56 @@ pub fn park_timeout(timeout: Duration) {
 
 /// Gives up the rest of this turn: other runnable green threads on this worker run first.
 ///
-/// Outside a green thread it is [`std::thread::yield_now`].
+/// A cancellation point (see [`JoinHandle::cancel`](crate::JoinHandle::cancel)), so a loop that yields can be
+/// cancelled, timed out and stopped by runtime shutdown. Outside a green thread it is
+/// [`std::thread::yield_now`].
+///
+/// ```
+/// use green::sync::atomic::{AtomicUsize, Ordering};
+/// use green::sync::Arc;
+///
+/// let runtime = green::Runtime::builder().workers(1).build().unwrap();
+/// runtime.block_on(|| {
+///     let turns = Arc::new(AtomicUsize::new(0));
+///     let other = {
+///         let turns = turns.clone();
+///         green::spawn(move || turns.fetch_add(1, Ordering::SeqCst))
+///     };
+///     while turns.load(Ordering::SeqCst) == 0 {
+///         green::yield_now(); // one worker: the other green thread runs only when we yield
+///     }
+///     other.join().unwrap();
+/// });
+/// ```
 pub fn yield_now() {
     if context::in_green_thread() {
         coroutine::suspend(Suspend::Yield);
+        park::interruption_point();
     } else {
         std::thread::yield_now();
     }
+}
+
+/// Like [`park_timeout`] with a timeout in milliseconds; deprecated as `std`'s is.
+///
+/// ```
+/// #[allow(deprecated)]
+/// green::thread::park_timeout_ms(1);
+/// ```
+#[deprecated(note = "replaced by `green::thread::park_timeout`, as in std")]
+#[track_caller]
+pub fn park_timeout_ms(ms: u32) {
+    park_timeout(Duration::from_millis(u64::from(ms)));
+}
+
+/// Like [`sleep`](crate::sleep) with a duration in milliseconds; deprecated as `std`'s is.
+///
+/// ```
+/// #[allow(deprecated)]
+/// green::thread::sleep_ms(1);
+/// ```
+#[deprecated(note = "replaced by `green::thread::sleep`, as in std")]
+#[track_caller]
+pub fn sleep_ms(ms: u32) {
+    crate::sleep(Duration::from_millis(u64::from(ms)));
 }

@@ -1,6 +1,6 @@
 //! Time: each worker's timer wheel, and `sleep`.
 //!
-//! A sleep is a park with a deadline ([`crate::park`]): the green thread arms a timer on its worker's
+//! A sleep is a park with a deadline (the `park` module): the green thread arms a timer on its worker's
 //! `Wheel` and switches out; the worker fires due timers between batches and computes its `epoll_wait`
 //! timeout from the next deadline.
 

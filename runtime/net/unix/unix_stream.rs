@@ -50,11 +50,34 @@ impl UnixStream {
     ///
     /// A Unix connect does not wait for a handshake; it can only find the listener's backlog full, which
     /// std's blocking connect waits out. A green thread retries then, pausing 1 ms doubling to 100 ms.
+    ///
+    /// ```
+    /// # let path = std::env::temp_dir().join(format!("green-doc-{}-stream-connect.sock", std::process::id()));
+    /// # let _ = std::fs::remove_file(&path);
+    /// # green::run(|| -> std::io::Result<()> {
+    /// let listener = green::net::unix::UnixListener::bind(&path)?;
+    /// let stream = green::net::unix::UnixStream::connect(&path)?;
+    /// assert_eq!(stream.peer_addr()?.as_pathname(), Some(path.as_path()));
+    /// # std::fs::remove_file(&path)?;
+    /// # Ok(()) }).unwrap();
+    /// ```
     pub fn connect<P: AsRef<Path>>(path: P) -> io::Result<UnixStream> {
         UnixStream::connect_addr(&SocketAddr::from_pathname(path)?)
     }
 
     /// Connects to the socket at `address` (see [`connect`](Self::connect)).
+    ///
+    /// ```
+    /// # let path = std::env::temp_dir().join(format!("green-doc-{}-stream-connect-addr.sock", std::process::id()));
+    /// # let _ = std::fs::remove_file(&path);
+    /// # green::run(|| -> std::io::Result<()> {
+    /// let listener = green::net::unix::UnixListener::bind(&path)?;
+    /// let address = listener.local_addr()?;
+    /// let stream = green::net::unix::UnixStream::connect_addr(&address)?;
+    /// assert_eq!(stream.peer_addr()?.as_pathname(), address.as_pathname());
+    /// # std::fs::remove_file(&path)?;
+    /// # Ok(()) }).unwrap();
+    /// ```
     pub fn connect_addr(address: &SocketAddr) -> io::Result<UnixStream> {
         if !context::in_green_thread() {
             return Ok(UnixStream { socket: Socket::new(net::UnixStream::connect_addr(address)?)? });
@@ -76,6 +99,18 @@ impl UnixStream {
     }
 
     /// A connected pair of streams.
+    ///
+    /// ```
+    /// use std::io::{Read, Write};
+    ///
+    /// # green::run(|| -> std::io::Result<()> {
+    /// let (a, b) = green::net::unix::UnixStream::pair()?;
+    /// (&a).write_all(b"over the pair")?;
+    /// let mut buf = [0; 13];
+    /// (&b).read_exact(&mut buf)?;
+    /// assert_eq!(&buf, b"over the pair");
+    /// # Ok(()) }).unwrap();
+    /// ```
     pub fn pair() -> io::Result<(UnixStream, UnixStream)> {
         let (a, b) = mio::net::UnixStream::pair()?;
         let wrap = |stream: mio::net::UnixStream| UnixStream {
@@ -90,53 +125,149 @@ impl UnixStream {
     }
 
     /// A second handle to the same connection (a duplicated descriptor).
+    ///
+    /// ```
+    /// use std::io::{Read, Write};
+    ///
+    /// # green::run(|| -> std::io::Result<()> {
+    /// let (a, b) = green::net::unix::UnixStream::pair()?;
+    /// let clone = a.try_clone()?;
+    /// (&clone).write_all(b"x")?; // the same connection
+    /// let mut byte = [0];
+    /// (&b).read_exact(&mut byte)?;
+    /// assert_eq!(&byte, b"x");
+    /// # Ok(()) }).unwrap();
+    /// ```
     pub fn try_clone(&self) -> io::Result<UnixStream> {
         Ok(UnixStream { socket: self.socket.try_clone(|stream| stream.try_clone())? })
     }
 
     /// The local address.
+    ///
+    /// ```
+    /// # green::run(|| -> std::io::Result<()> {
+    /// let (a, b) = green::net::unix::UnixStream::pair()?;
+    /// assert!(a.local_addr()?.is_unnamed()); // a pair has no paths
+    /// # Ok(()) }).unwrap();
+    /// ```
     pub fn local_addr(&self) -> io::Result<SocketAddr> {
         self.socket.get().local_addr()
     }
 
     /// The peer's address.
+    ///
+    /// ```
+    /// # green::run(|| -> std::io::Result<()> {
+    /// let (a, b) = green::net::unix::UnixStream::pair()?;
+    /// assert!(a.peer_addr()?.is_unnamed());
+    /// # Ok(()) }).unwrap();
+    /// ```
     pub fn peer_addr(&self) -> io::Result<SocketAddr> {
         self.socket.get().peer_addr()
     }
 
     /// Sets how long a read may wait; `None` waits forever. `InvalidInput` for zero, as std.
+    ///
+    /// ```
+    /// use std::io::Read;
+    /// use std::time::Duration;
+    ///
+    /// # green::run(|| -> std::io::Result<()> {
+    /// let (a, b) = green::net::unix::UnixStream::pair()?;
+    /// a.set_read_timeout(Some(Duration::from_millis(10)))?;
+    /// let error = (&a).read(&mut [0; 8]).unwrap_err(); // nothing arrives
+    /// assert_eq!(error.kind(), std::io::ErrorKind::WouldBlock);
+    /// # Ok(()) }).unwrap();
+    /// ```
     pub fn set_read_timeout(&self, timeout: Option<Duration>) -> io::Result<()> {
         self.socket.set_timeout(Interest::Read, timeout, |socket, timeout| socket.set_read_timeout(timeout))
     }
 
     /// Sets how long a write may wait; `None` waits forever. `InvalidInput` for zero, as std.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    ///
+    /// # green::run(|| -> std::io::Result<()> {
+    /// let (a, b) = green::net::unix::UnixStream::pair()?;
+    /// a.set_write_timeout(Some(Duration::from_secs(1)))?;
+    /// assert_eq!(a.write_timeout()?, Some(Duration::from_secs(1)));
+    /// # Ok(()) }).unwrap();
+    /// ```
     pub fn set_write_timeout(&self, timeout: Option<Duration>) -> io::Result<()> {
         self.socket.set_timeout(Interest::Write, timeout, |socket, timeout| socket.set_write_timeout(timeout))
     }
 
     /// The read timeout.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    ///
+    /// # green::run(|| -> std::io::Result<()> {
+    /// let (a, b) = green::net::unix::UnixStream::pair()?;
+    /// assert_eq!(a.read_timeout()?, None);
+    /// a.set_read_timeout(Some(Duration::from_secs(2)))?;
+    /// assert_eq!(a.read_timeout()?, Some(Duration::from_secs(2)));
+    /// # Ok(()) }).unwrap();
+    /// ```
     pub fn read_timeout(&self) -> io::Result<Option<Duration>> {
         self.socket.get().read_timeout()
     }
 
     /// The write timeout.
+    ///
+    /// ```
+    /// # green::run(|| -> std::io::Result<()> {
+    /// let (a, b) = green::net::unix::UnixStream::pair()?;
+    /// assert_eq!(a.write_timeout()?, None);
+    /// # Ok(()) }).unwrap();
+    /// ```
     pub fn write_timeout(&self) -> io::Result<Option<Duration>> {
         self.socket.get().write_timeout()
     }
 
     /// Shuts down the read half, the write half, or both (see
     /// [`TcpStream::shutdown`](crate::net::TcpStream::shutdown)).
+    ///
+    /// ```
+    /// use std::io::Read;
+    /// use green::net::Shutdown;
+    ///
+    /// # green::run(|| -> std::io::Result<()> {
+    /// let (a, b) = green::net::unix::UnixStream::pair()?;
+    /// a.shutdown(Shutdown::Write)?;
+    /// assert_eq!((&b).read(&mut [0; 8])?, 0); // end-of-file
+    /// # Ok(()) }).unwrap();
+    /// ```
     pub fn shutdown(&self, how: Shutdown) -> io::Result<()> {
         self.socket.get().shutdown(how)
     }
 
     /// Takes the pending socket error (`SO_ERROR`), clearing it.
+    ///
+    /// ```
+    /// # green::run(|| -> std::io::Result<()> {
+    /// let (a, b) = green::net::unix::UnixStream::pair()?;
+    /// assert!(a.take_error()?.is_none());
+    /// # Ok(()) }).unwrap();
+    /// ```
     pub fn take_error(&self) -> io::Result<Option<io::Error>> {
         self.socket.get().take_error()
     }
 
     /// With `true`, calls on *this handle* fail with `WouldBlock` instead of waiting (per handle, unlike std;
     /// see [`TcpStream::set_nonblocking`](crate::net::TcpStream::set_nonblocking)).
+    ///
+    /// ```
+    /// use std::io::Read;
+    ///
+    /// # green::run(|| -> std::io::Result<()> {
+    /// let (a, b) = green::net::unix::UnixStream::pair()?;
+    /// a.set_nonblocking(true)?;
+    /// let error = (&a).read(&mut [0; 8]).unwrap_err(); // no data: no wait
+    /// assert_eq!(error.kind(), std::io::ErrorKind::WouldBlock);
+    /// # Ok(()) }).unwrap();
+    /// ```
     pub fn set_nonblocking(&self, nonblocking: bool) -> io::Result<()> {
         self.socket.set_nonblocking(nonblocking);
         Ok(())
@@ -202,6 +333,7 @@ impl fmt::Debug for UnixStream {
 }
 
 descriptor_conversions!(UnixStream, std::os::unix::net::UnixStream, "a connected Unix stream socket");
+std_conversions!(UnixStream, std::os::unix::net::UnixStream, "a std Unix stream");
 
 impl From<net::UnixStream> for UnixStream {
     /// Adopts a std stream, switching it to non-blocking mode.
