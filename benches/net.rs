@@ -1,8 +1,8 @@
 //! The echo workload at 100 and 1,000 connections with 64-byte messages, against the same echo server
-//! written three ways — green threads, OS threads (thread per connection), tokio multi-thread — driven by the
-//! same client. Figures are round trips (requests) per second.
+//! written four ways — green threads, OS threads (thread per connection), tokio multi-thread and
+//! current-thread — driven by the same client. Figures are round trips (requests) per second.
 //!
-//! Run: `cargo bench --bench net` (about a minute and a half). Filter by id substring:
+//! Run: `cargo bench --bench net` (about two minutes). Filter by id substring:
 //! `cargo bench --bench net -- green`. Tune with `NET_BENCH_RUNS` (default 5) and `NET_BENCH_SECONDS`
 //! (default 2). Run without `--bench` (as `cargo test --benches` does) it only checks that every system
 //! answers, in a fraction of a second. To profile one server by hand, run it and the client separately:
@@ -19,12 +19,17 @@
 //!    median and the spread of its runs, and the server's CPU time per request (user and system time of
 //!    the server process, all threads, from `/proc/<pid>/stat`, divided by the round trips): a figure that
 //!    a busy machine disturbs less than requests per second.
+//! 4. Count each server's system calls per request, by kind, during one more second (perf's syscall
+//!    tracepoints, as in the report: `report/syscalls.rs`; skipped with the reason where perf cannot attach).
 //!
 //! Client and servers share the machine's cores, as in any loopback benchmark; the client is the cheapest
 //! one possible, and the same for every system.
 
 #[path = "workloads/echo.rs"]
 mod echo;
+#[path = "report/syscalls.rs"]
+#[allow(dead_code)]
+mod syscalls;
 
 use std::io::{BufRead, BufReader};
 use std::net::SocketAddr;
@@ -32,7 +37,7 @@ use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
 /// The systems compared, by the id they have in the output and on the `--serve` command line.
-const SYSTEMS: [&str; 3] = ["green", "std_thread", "tokio_multi_thread"];
+const SYSTEMS: [&str; 4] = ["green", "std_thread", "tokio_multi_thread", "tokio_current_thread"];
 
 /// Connection counts measured.
 const CONNECTIONS: [usize; 2] = [100, 1_000];
@@ -48,7 +53,8 @@ fn main() {
         let served = match system {
             "green" => echo::serve_green(address),
             "std_thread" => echo::serve_threads(address),
-            "tokio_multi_thread" => echo::serve_tokio(address),
+            "tokio_multi_thread" => echo::serve_tokio(address, true),
+            "tokio_current_thread" => echo::serve_tokio(address, false),
             _ => panic!("unknown system {system:?}"),
         };
         panic!("the {system} server stopped: {served:?}");
@@ -97,6 +103,10 @@ fn main() {
                 samples.push((measured.per_second(), cpu.as_secs_f64() * 1e6 / measured.round_trips.max(1) as f64));
             }
         }
+        // Step 4: one more second per system with its system calls counted.
+        for (id, _, server, client, _) in &mut setups {
+            println!("{id:<34} system calls per request: {}", count_syscalls(server, client));
+        }
         for (id, system, server, client, samples) in setups {
             drop(client); // close the connections before killing the server
             drop(server);
@@ -110,6 +120,28 @@ fn main() {
         }
     }
     summary(&table, runs, seconds);
+}
+
+/// The server's system calls per request during one second of the client, by kind (perf's syscall
+/// tracepoints, as in the report), or why they could not be counted.
+fn count_syscalls(server: &Server, client: &mut echo::Client) -> String {
+    let counted = syscalls::Counter::attach(server.child.id()).and_then(|mut counter| {
+        counter.enable()?;
+        let measured = client.run(Duration::from_secs(1)).map_err(|error| error.to_string())?;
+        Ok((counter.finish()?, measured.round_trips.max(1) as f64))
+    });
+    match counted {
+        Ok((counts, requests)) => {
+            let kinds: Vec<String> = counts
+                .by_kind
+                .iter()
+                .filter(|(_, &count)| count as f64 / requests >= 0.001)
+                .map(|(kind, &count)| format!("{kind} {:.3}", count as f64 / requests))
+                .collect();
+            format!("{:.3} ({})", counts.total as f64 / requests, kinds.join(", "))
+        }
+        Err(reason) => format!("not counted: {reason}"),
+    }
 }
 
 /// One system's medians at one connection count.
@@ -135,8 +167,15 @@ fn median_and_range(values: impl Iterator<Item = f64>) -> (f64, f64, f64) {
 fn summary(table: &[Row], runs: usize, seconds: Duration) {
     println!("\necho, {SIZE}-byte messages, median of {runs} runs of {seconds:?}; requests/s (server CPU µs/request):");
     println!(
-        "{:>11} {:>16} {:>16} {:>18} {:>11} {:>16}",
-        "connections", "green", "std_thread", "tokio_multi_thread", "green/tokio", "green/std_thread"
+        "{:>11} {:>16} {:>16} {:>18} {:>20} {:>11} {:>13} {:>16}",
+        "connections",
+        "green",
+        "std_thread",
+        "tokio_multi_thread",
+        "tokio_current_thread",
+        "green/multi",
+        "green/current",
+        "green/std_thread"
     );
     for connections in CONNECTIONS {
         let find = |system: &str| table.iter().find(|row| row.connections == connections && row.system == system);
@@ -147,11 +186,13 @@ fn summary(table: &[Row], runs: usize, seconds: Duration) {
             _ => "-".to_string(),
         };
         println!(
-            "{connections:>11} {:>16} {:>16} {:>18} {:>11} {:>16}",
+            "{connections:>11} {:>16} {:>16} {:>18} {:>20} {:>11} {:>13} {:>16}",
             cell("green"),
             cell("std_thread"),
             cell("tokio_multi_thread"),
+            cell("tokio_current_thread"),
             ratio("tokio_multi_thread"),
+            ratio("tokio_current_thread"),
             ratio("std_thread")
         );
     }

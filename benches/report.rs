@@ -9,7 +9,9 @@
 //! Each per-operation cell calibrates its iteration count in a warm-up so one repetition takes ~20 ms, then
 //! takes the median of 15 repetitions; whole-run cells (1,000,000 messages, 100,000 sleepers, a contended
 //! mutex) take the median of 10 runs after one warm-up run; network cells connect the one client to every
-//! system's server, warm up, then sample requests per second in interleaved rounds and take the median. The
+//! system's server, warm up, then sample requests per second in interleaved rounds and take the median, then
+//! count each server's system calls during one more interval with perf (`report/syscalls.rs`; the table is
+//! skipped with the reason where perf cannot attach). The
 //! workloads are the ones of the criterion benches (`benches/workloads/`), run in the same `bench` profile.
 //! Servers, and the memory and capacity measurements, run in child processes (this binary re-executed with
 //! `--child ...`).
@@ -30,6 +32,8 @@ mod measure;
 mod redis;
 #[path = "report/render.rs"]
 mod render;
+#[path = "report/syscalls.rs"]
+mod syscalls;
 
 use machine::Machine;
 use measure::{median, per_op, per_run};
@@ -53,6 +57,8 @@ struct Report {
     tables: Vec<Table>,
     /// Remarks for the end of the report (limits raised, things skipped).
     notes: Vec<String>,
+    /// System calls per request of every network server, in table order.
+    syscalls: Vec<syscalls::Measured>,
 }
 
 impl Report {
@@ -127,7 +133,7 @@ fn main() {
         eprintln!("warning: debug build; run `cargo bench --bench report` for meaningful numbers");
     }
     let machine = Machine::read();
-    let mut report = Report { start: Instant::now(), tables: Vec::new(), notes: Vec::new() };
+    let mut report = Report { start: Instant::now(), tables: Vec::new(), notes: Vec::new(), syscalls: Vec::new() };
     for (name, section) in SECTIONS {
         if only.as_ref().map_or(true, |only| only.iter().any(|o| o == name)) {
             section(&mut report);
@@ -157,7 +163,7 @@ fn smoke_test() {
     let message: Vec<u8> = (0..64u8).collect();
     let http = (workloads::http::REQUEST.to_vec(), workloads::http::RESPONSE.to_vec());
     for (workload, systems, (request, response)) in
-        [("echo", &ECHO_SYSTEMS[..], (message.clone(), message)), ("http", &SYSTEMS[..], http)]
+        [("echo", &SYSTEMS[..], (message.clone(), message)), ("http", &SYSTEMS[..], http)]
     {
         for system in systems {
             let server = children::Server::start(workload, system).unwrap();
@@ -167,6 +173,19 @@ fn smoke_test() {
             assert!(measured.round_trips > 0, "the {system} {workload} server answered nothing");
         }
     }
+    syscalls::check_parser();
+    let server = children::Server::start("echo", "green").unwrap();
+    let mut client = workloads::echo::Client::connect(server.address, 4, 64).unwrap();
+    let counted = syscalls::Counter::attach(server.pid()).and_then(|mut counter| {
+        counter.enable()?;
+        client.run(Duration::from_millis(100)).map_err(|e| e.to_string())?;
+        counter.finish()
+    });
+    match counted {
+        Ok(counts) => assert!(counts.by_kind.get("sendto").is_some_and(|&sends| sends > 0), "{counts:?}"),
+        Err(reason) => eprintln!("system calls not counted (the report will skip that table): {reason}"),
+    }
+    drop((client, server));
     for system in SYSTEMS {
         let per_task = parked_cell(system, 100).unwrap();
         assert!(per_task.is_finite(), "{system}: {per_task} bytes per parked task");
@@ -343,9 +362,8 @@ const NETWORK_SAMPLES: usize = 5;
 const NETWORK_INTERVAL: Duration = Duration::from_millis(250);
 /// Warm-up of a network cell, once connected.
 const NETWORK_WARM_UP: Duration = Duration::from_millis(500);
-
-/// The servers of the echo workload (`benches/workloads/echo.rs`, shared with `cargo bench --bench net`).
-const ECHO_SYSTEMS: [&str; 3] = ["green", "std_thread", "tokio_multi_thread"];
+/// The interval of a network cell whose system calls are counted (after its rounds).
+const SYSCALL_INTERVAL: Duration = Duration::from_secs(2);
 
 /// One system's server and the client connected to it, during a network table.
 struct NetworkCell {
@@ -359,9 +377,12 @@ struct NetworkCell {
     cpu: Vec<f64>,
 }
 
+/// What [`network`] measured: requests-per-second rows, server-CPU-per-request rows, system calls per request.
+type NetworkRows = (Vec<Row>, Vec<Row>, Vec<syscalls::Measured>);
+
 /// A network table: each system's server in a child process, driven by the one client with `connections`
-/// connections each sending `request` and expecting `response`. Returns the requests-per-second rows and the
-/// server-CPU-per-request rows.
+/// connections each sending `request` and expecting `response`. After the rounds, one more interval per system
+/// with its system calls counted (see `report/syscalls.rs`).
 fn network(
     report: &Report,
     key: &str,
@@ -369,7 +390,7 @@ fn network(
     systems: &[&'static str],
     connections: usize,
     (request, response): (&[u8], &[u8]),
-) -> (Vec<Row>, Vec<Row>) {
+) -> NetworkRows {
     // 1. Servers, connections, warm-up.
     let mut cells: Vec<Result<NetworkCell, String>> = systems
         .iter()
@@ -405,7 +426,27 @@ fn network(
             }
         }
     }
-    // 3. Medians.
+    // 3. System calls, one interval per system, apart from the timed rounds (perf's tracepoints cost a little).
+    let mut counted = Vec::new();
+    for (cell, system) in cells.iter_mut().zip(systems) {
+        let result = match cell {
+            Ok(measured) => count_syscalls(measured),
+            Err(error) => Err(error.clone()),
+        };
+        match &result {
+            Ok((counts, requests)) => eprintln!(
+                "[{:6.1} s] {key} / {system}: {:.3} system calls per request",
+                report.start.elapsed().as_secs_f64(),
+                counts.total as f64 / (*requests).max(1) as f64
+            ),
+            Err(error) => eprintln!(
+                "[{:6.1} s] {key} / {system}: system calls not counted: {error}",
+                report.start.elapsed().as_secs_f64()
+            ),
+        }
+        counted.push(syscalls::Measured { workload: key.to_string(), system: system.to_string(), result });
+    }
+    // 4. Medians.
     let (mut rate_rows, mut cpu_rows) = (Vec::new(), Vec::new());
     for (cell, system) in cells.into_iter().zip(systems) {
         match cell {
@@ -426,7 +467,16 @@ fn network(
             }
         }
     }
-    (rate_rows, cpu_rows)
+    (rate_rows, cpu_rows, counted)
+}
+
+/// Counts a connected server's system calls during one [`SYSCALL_INTERVAL`] of the client; returns the counts
+/// and the requests completed meanwhile.
+fn count_syscalls(cell: &mut NetworkCell) -> Result<(syscalls::Counts, u64), String> {
+    let mut counter = syscalls::Counter::attach(cell.server.pid())?;
+    counter.enable()?;
+    let sample = cell.client.run(SYSCALL_INTERVAL).map_err(|e| format!("client failed: {e}"))?;
+    Ok((counter.finish()?, sample.round_trips))
 }
 
 /// What the network tables share in their descriptions.
@@ -434,8 +484,10 @@ const NETWORK_METHOD: &str = "Each server runs in its own child process; the sam
      thread with one mio Poll (benches/workloads/echo.rs), each connection with one request in flight (write it, \
      read the whole answer, check it, count it). Client and server share the machine's 2 cores.";
 
-/// Adds a network workload's two tables: requests per second and server CPU per request.
-fn network_tables(report: &mut Report, key: &str, title: &str, what: &str, (rates, cpu): (Vec<Row>, Vec<Row>)) {
+/// Adds a network workload's two tables (requests per second, server CPU per request) and keeps its system
+/// calls for the table of them all.
+fn network_tables(report: &mut Report, key: &str, title: &str, what: &str, (rates, cpu, counted): NetworkRows) {
+    report.syscalls.extend(counted);
     report.table(key, title, &format!("Requests per second. {what} {NETWORK_METHOD}"), Unit::Rate("requests"), rates);
     report.table(
         &format!("{key}, server CPU"),
@@ -453,7 +505,7 @@ fn echo(report: &mut Report) {
     let message: Vec<u8> = (0..64u8).collect();
     for connections in [100, 1_000] {
         let key = format!("echo {connections} conns");
-        let rows = network(report, &key, "echo", &ECHO_SYSTEMS, connections, (&message, &message));
+        let rows = network(report, &key, "echo", &SYSTEMS, connections, (&message, &message));
         network_tables(
             report,
             &key,
@@ -461,8 +513,8 @@ fn echo(report: &mut Report) {
             &format!(
                 "One request = 64 bytes sent and the same 64 bytes read back, over {} connections. The servers \
                  (those of `cargo bench --bench net`): one green thread per connection (green::net), one OS \
-                 thread per connection (std::net), one task per connection (tokio multi-thread); default worker \
-                 counts (2 here).",
+                 thread per connection (std::net), one task per connection (tokio multi-thread with the default \
+                 2 workers, or current-thread).",
                 render::format_count(connections as f64)
             ),
             rows,
@@ -735,6 +787,27 @@ fn versus_tokio(report: &Report, goal: &str, key: &str, factor: f64) -> Target {
     }
 }
 
+/// A goal that green's server makes no more system calls per request than tokio's multi-thread server, the
+/// one with as many workers; the current-thread server's figure is shown beside it (one thread polls for every
+/// connection, so it sleeps, and polls, least often).
+fn fewer_syscalls(report: &Report, workload: &str) -> Target {
+    let goal = format!("{workload}: system calls per request ≤ tokio multi-thread's (same worker count)");
+    let per_request = |system: &str| {
+        report.syscalls.iter().find(|row| row.workload == workload && row.system == system)?.total_per_request()
+    };
+    match (per_request("green"), per_request("tokio_multi_thread")) {
+        (Some(green), Some(tokio)) => Target {
+            goal,
+            measured: format!(
+                "green {green:.3} vs tokio_multi_thread {tokio:.3} (tokio_current_thread {})",
+                per_request("tokio_current_thread").map_or("not measured".to_string(), |value| format!("{value:.3}"))
+            ),
+            reached: Some(green <= tokio),
+        },
+        _ => Target { goal, measured: "not measured".into(), reached: None },
+    }
+}
+
 /// The goals from the issue, in its order, checked against the tables.
 fn targets(report: &Report) -> Vec<Target> {
     let capacity = report.find("max parked green threads").and_then(|table| {
@@ -763,6 +836,9 @@ fn targets(report: &Report) -> Vec<Target> {
             1.2,
         ),
         versus_tokio(report, "HTTP hello: ≥ 1.2× tokio's requests/s (the faster flavour)", "http hello", 1.2),
+        fewer_syscalls(report, "echo 100 conns"),
+        fewer_syscalls(report, "echo 1000 conns"),
+        fewer_syscalls(report, "http hello"),
         at_most(report, "≤ 4.4 KiB resident per parked green thread", "memory per parked task", 4.4 * 1024.0),
         Target {
             goal: "1,000,000 concurrent parked green threads where limits allow".into(),
@@ -822,6 +898,20 @@ fn markdown(machine: &Machine, report: &Report, elapsed: Duration) -> String {
     let _ = writeln!(out, "## Results\n");
     for table in &report.tables {
         render::markdown_table(&mut out, table);
+    }
+    if !report.syscalls.is_empty() {
+        let reasons: Vec<&String> = report.syscalls.iter().filter_map(|row| row.result.as_ref().err()).collect();
+        if reasons.len() == report.syscalls.len() {
+            let _ = writeln!(
+                out,
+                "### System calls per request, by kind\n\nSkipped: perf could not count here ({}). It needs the \
+                 `perf` tool and permission to attach to a process's syscall tracepoints (root, or \
+                 `kernel.perf_event_paranoid` ≤ 1 with tracefs readable).\n",
+                reasons[0]
+            );
+        } else {
+            syscalls::markdown(&mut out, &report.syscalls, SYSCALL_INTERVAL);
+        }
     }
     let _ = writeln!(out, "## Targets\n");
     render::markdown_targets(&mut out, &targets(report));

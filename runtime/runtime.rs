@@ -7,7 +7,9 @@
 //! # Placement
 //! A new green thread whose closure is `Send` goes to the injector of the spawning worker (or, from outside
 //! the runtime, of the next worker in round-robin order). An idle worker steals half of another's injector, so
-//! new work spreads while started green threads never move. `spawn_local` puts it on the current worker's
+//! new work spreads while started green threads never move. The green thread spawned right after an accept
+//! (one per connection, long-lived) is placed round-robin instead, where no idle worker steals it: see
+//! `net/accept.rs`. `spawn_local` puts it on the current worker's
 //! local queue, where nobody can steal it.
 
 use std::io;
@@ -55,8 +57,15 @@ impl RuntimeShared {
         log::trace!(target: "green::runtime", "spawn {}", task.thread.describe());
         let task = crate::context::with_worker(|worker| match worker {
             Some(worker) if Arc::ptr_eq(worker.runtime(), self) => {
-                worker.handle().inject(task);
-                self.notify_idle(worker.index());
+                if crate::net::take_spread_hint() {
+                    // The green thread of a connection just accepted: the next worker in turn, for good (see
+                    // net/accept.rs).
+                    let index = self.next_worker.fetch_add(1, Ordering::Relaxed) % self.workers.len();
+                    self.workers[index].inject_placed(task);
+                } else {
+                    worker.handle().inject(task);
+                    self.notify_idle(worker.index());
+                }
                 None
             }
             _ => Some(task),

@@ -210,3 +210,62 @@ fn connect_timeout_gives_up_when_the_server_never_answers() {
         });
     });
 }
+
+#[test]
+fn a_timeout_set_before_adopting_a_std_stream_still_bounds_its_reads() {
+    watchdog(Duration::from_secs(30), || {
+        let rt = runtime(1);
+        rt.block_on(|| {
+            let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+            let std_client = std::net::TcpStream::connect(listener.local_addr().unwrap()).unwrap();
+            let _server = listener.accept().unwrap();
+            let timeout = Duration::from_millis(60);
+            std_client.set_read_timeout(Some(timeout)).unwrap();
+            let client = TcpStream::from(std_client);
+            let started = Instant::now();
+            let mut buf = [0; 4];
+            let error = (&client).read(&mut buf).unwrap_err();
+            assert_eq!(error.kind(), io::ErrorKind::WouldBlock, "{error}");
+            assert!(started.elapsed() >= timeout, "timed out early: {:?}", started.elapsed());
+        });
+    });
+}
+
+#[test]
+fn a_timeout_change_on_a_clone_reaches_a_handle_that_already_waited() {
+    watchdog(Duration::from_secs(30), || {
+        let rt = runtime(1);
+        rt.block_on(|| {
+            let (client, server) = pair();
+            let clone = client.try_clone().unwrap();
+            client.set_read_timeout(Some(Duration::from_millis(30))).unwrap();
+            let mut buf = [0; 4];
+            // This wait looks the timeout up (and keeps it).
+            assert_eq!((&clone).read(&mut buf).unwrap_err().kind(), io::ErrorKind::WouldBlock);
+            client.set_read_timeout(None).unwrap();
+            // Without a timeout the clone's next read waits for the data that comes after 150 ms.
+            let writer = green::spawn(move || {
+                green::sleep(Duration::from_millis(150));
+                (&server).write_all(b"late").unwrap();
+                server
+            });
+            (&clone).read_exact(&mut buf).unwrap();
+            assert_eq!(&buf, b"late");
+            drop(writer.join().unwrap());
+        });
+    });
+}
+
+#[test]
+fn the_kernel_option_is_set_for_whoever_takes_the_descriptor() {
+    use std::os::fd::{FromRawFd, IntoRawFd};
+    watchdog(Duration::from_secs(30), || {
+        let (client, _server) = pair();
+        client.set_write_timeout(Some(Duration::from_millis(120))).unwrap();
+        client.set_read_timeout(Some(Duration::from_millis(60))).unwrap();
+        // SAFETY: the descriptor was just given up by `client`, and the std stream becomes its only owner.
+        let std_client = unsafe { std::net::TcpStream::from_raw_fd(client.into_raw_fd()) };
+        assert_eq!(std_client.read_timeout().unwrap(), Some(Duration::from_millis(60)));
+        assert_eq!(std_client.write_timeout().unwrap(), Some(Duration::from_millis(120)));
+    });
+}

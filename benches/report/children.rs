@@ -41,7 +41,8 @@ fn serve(workload: &str, system: &str) -> ! {
     let result = match (workload, system) {
         ("echo", "green") => echo::serve_green(address),
         ("echo", "std_thread") => echo::serve_threads(address),
-        ("echo", "tokio_multi_thread") => echo::serve_tokio(address),
+        ("echo", "tokio_multi_thread") => echo::serve_tokio(address, true),
+        ("echo", "tokio_current_thread") => echo::serve_tokio(address, false),
         ("http", "green") => http::serve_green(address),
         ("http", "std_thread") => http::serve_threads(address),
         ("http", "tokio_multi_thread") => http::serve_tokio(address, true),
@@ -92,6 +93,11 @@ impl Server {
                 Err(format!("the {system} {workload} server did not start (said {line:?})"))
             }
         }
+    }
+
+    /// The server's process id.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
     }
 
     /// The CPU time (user and system, all threads) the server process has used so far.

@@ -1,6 +1,6 @@
 //! The echo workload: one echo server per system, and one client that drives all of them.
 //!
-//! The three servers do the same thing the way each system is meant to be used: accept in a loop, hand each
+//! The servers do the same thing the way each system is meant to be used: accept in a loop, hand each
 //! connection to its own thread of control, which reads up to 4 KiB and writes it back until the peer
 //! closes. They share the listener setup ([`listen`]: backlog 1024, as `green::net`'s own listener has) and
 //! set `TCP_NODELAY` on every accepted stream.
@@ -8,7 +8,8 @@
 //! - [`serve_green`]: a `green` runtime with the default worker count, one green thread per connection
 //!   (the `echo_server` example's loop).
 //! - [`serve_threads`]: `std::net`, one OS thread per connection (default stack size).
-//! - [`serve_tokio`]: a tokio multi-thread runtime with the default worker count, one task per connection.
+//! - [`serve_tokio`]: a tokio multi-thread runtime with the default worker count, or a current-thread one,
+//!   one task per connection.
 //!
 //! The client ([`Client`], [`run_client`]) is one OS thread with a bare mio `Poll`: no runtime, no thread
 //! per connection, so it spends as little CPU as a client can and shares no scheduler with any server. Each
@@ -102,16 +103,43 @@ pub fn serve_threads_with(address: &str, connection: fn(std::net::TcpStream) -> 
     Ok(())
 }
 
-/// The tokio server: one task per connection on a multi-thread runtime. Serves forever.
-pub fn serve_tokio(address: &str) -> io::Result<()> {
+/// The tokio server: one task per connection on a multi-thread runtime (default worker count), or on a
+/// current-thread runtime when `multi_thread` is false. Serves forever.
+pub fn serve_tokio(address: &str, multi_thread: bool) -> io::Result<()> {
+    serve_tokio_with(address, multi_thread, echo_async)
+}
+
+/// [`echo`]'s async twin: the task of the tokio servers.
+async fn echo_async(mut stream: tokio::net::TcpStream) -> io::Result<()> {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut buffer = [0; BUFFER];
+    loop {
+        let read = stream.read(&mut buffer).await?;
+        if read == 0 {
+            return Ok(());
+        }
+        stream.write_all(&buffer[..read]).await?;
+    }
+}
+
+/// A tokio server (multi-thread or current-thread runtime) running `connection` as one task per connection
+/// (shared with the HTTP workload).
+pub fn serve_tokio_with<F, Fut>(address: &str, multi_thread: bool, connection: F) -> io::Result<()>
+where
+    F: Fn(tokio::net::TcpStream) -> Fut,
+    Fut: std::future::Future<Output = io::Result<()>> + Send + 'static,
+{
     let listener = listen(address)?;
     listener.set_nonblocking(true)?;
-    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    let runtime = if multi_thread {
+        tokio::runtime::Builder::new_multi_thread().enable_all().build()?
+    } else {
+        tokio::runtime::Builder::new_current_thread().enable_all().build()?
+    };
     runtime.block_on(async move {
         let listener = tokio::net::TcpListener::from_std(listener)?;
         loop {
-            let mut stream = match listener.accept().await {
+            let stream = match listener.accept().await {
                 Ok((stream, _)) => stream,
                 Err(error) => {
                     eprintln!("accept: {error}");
@@ -120,16 +148,7 @@ pub fn serve_tokio(address: &str) -> io::Result<()> {
                 }
             };
             stream.set_nodelay(true)?;
-            tokio::spawn(async move {
-                let mut buffer = [0; BUFFER];
-                loop {
-                    let read = stream.read(&mut buffer).await?;
-                    if read == 0 {
-                        return io::Result::Ok(());
-                    }
-                    stream.write_all(&buffer[..read]).await?;
-                }
-            });
+            tokio::spawn(connection(stream));
         }
     })
 }

@@ -5,18 +5,16 @@
 //! Each server parses requests up to their blank line and answers each complete one with the fixed
 //! [`RESPONSE`]; pipelined requests get their answers in order. The green and OS-thread servers run the very
 //! same blocking handler ([`serve_connection`]) on a green thread or an OS thread per connection; the tokio
-//! servers run its async twin as one task per connection. Every listener comes from [`super::echo::listen`]
+//! servers run its async twin as one task per connection. The accept loops are the echo workload's
+//! (`serve_green_with`, ...), so every listener comes from [`super::echo::listen`]
 //! (backlog 1024, prints `listening on <address>`), every stream has `TCP_NODELAY` set.
 //!
 //! Drive them with [`super::echo::Client::connect_with`]`(address, connections, REQUEST.to_vec(),
 //! RESPONSE.to_vec())`: one request in flight per connection.
 
 use std::io::{self, Read, Write};
-use std::time::Duration;
 
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-
-use super::echo::listen;
 
 /// What the client sends per request.
 pub const REQUEST: &[u8] = b"GET / HTTP/1.1\r\nHost: localhost\r\n\r\n";
@@ -109,26 +107,5 @@ pub fn serve_threads(address: &str) -> io::Result<()> {
 /// The tokio server: one task per connection on a multi-thread runtime (default worker count), or on a
 /// current-thread runtime when `multi_thread` is false. Serves forever.
 pub fn serve_tokio(address: &str, multi_thread: bool) -> io::Result<()> {
-    let listener = listen(address)?;
-    listener.set_nonblocking(true)?;
-    let runtime = if multi_thread {
-        tokio::runtime::Builder::new_multi_thread().enable_all().build()?
-    } else {
-        tokio::runtime::Builder::new_current_thread().enable_all().build()?
-    };
-    runtime.block_on(async move {
-        let listener = tokio::net::TcpListener::from_std(listener)?;
-        loop {
-            let stream = match listener.accept().await {
-                Ok((stream, _)) => stream,
-                Err(error) => {
-                    eprintln!("accept: {error}");
-                    tokio::time::sleep(Duration::from_millis(10)).await;
-                    continue;
-                }
-            };
-            stream.set_nodelay(true)?;
-            tokio::spawn(serve_connection_async(stream));
-        }
-    })
+    super::echo::serve_tokio_with(address, multi_thread, serve_connection_async)
 }

@@ -22,6 +22,9 @@
 //! - `incoming()` does not yield transient accept errors (`ECONNABORTED`, `EMFILE`, ...): it retries, pausing
 //!   while out of descriptors. `accept()` returns every error, as std's.
 //! - Descriptors handed out by `into_raw_fd` are in non-blocking mode.
+//! - Read and write timeouts are kept in the socket (a wait reads no socket option); the setters also set the
+//!   kernel's, as std does. A timeout set with `setsockopt` on the raw descriptor is seen only until the
+//!   socket's first wait in that direction.
 //!
 //! # Layout
 //! - [`TcpListener`] (and [`Incoming`], [`TcpListenerBuilder`]), [`TcpStream`], [`UdpSocket`]: the `std::net` types.
@@ -116,6 +119,7 @@ mod to_socket_addrs;
 mod udp_socket;
 pub mod unix;
 
+pub(crate) use accept::take_spread_hint;
 pub use std::net::{AddrParseError, IpAddr, Ipv4Addr, Ipv6Addr, Shutdown, SocketAddr, SocketAddrV4, SocketAddrV6};
 pub use tcp_listener::{Incoming, TcpListener, TcpListenerBuilder, DEFAULT_BACKLOG};
 pub use tcp_stream::TcpStream;

@@ -10,7 +10,6 @@ use super::accept::accept_retrying;
 use super::socket::Socket;
 use super::to_socket_addrs::{each_address, ToSocketAddrs};
 use super::TcpStream;
-use crate::reactor::Interest;
 
 /// A TCP server socket whose `accept` parks only the calling green thread.
 ///
@@ -105,7 +104,7 @@ impl TcpListener {
     /// ```
     #[track_caller]
     pub fn accept(&self) -> io::Result<(TcpStream, SocketAddr)> {
-        let (stream, peer) = self.socket.io(Interest::Read, |_| Ok(None), |listener| listener.accept())?;
+        let (stream, peer) = self.socket.accept(|listener| listener.accept())?;
         Ok((TcpStream::from_accepted(std::net::TcpStream::from(OwnedFd::from(stream))), peer))
     }
 

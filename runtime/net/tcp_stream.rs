@@ -6,7 +6,7 @@ use std::net::{Shutdown, SocketAddr};
 use std::os::fd::OwnedFd;
 use std::time::{Duration, Instant};
 
-use super::socket::Socket;
+use super::socket::{vectored_len, Socket};
 use super::to_socket_addrs::{each_address, ToSocketAddrs};
 use crate::context;
 use crate::reactor::Interest;
@@ -246,7 +246,7 @@ impl TcpStream {
     /// # Ok(()) }).unwrap();
     /// ```
     pub fn set_read_timeout(&self, timeout: Option<Duration>) -> io::Result<()> {
-        self.socket.get().set_read_timeout(timeout)
+        self.socket.set_timeout(Interest::Read, timeout, |socket, timeout| socket.set_read_timeout(timeout))
     }
 
     /// Sets how long a write may wait; `None` waits forever. See [Timeouts](TcpStream#timeouts).
@@ -266,7 +266,7 @@ impl TcpStream {
     /// # Ok(()) }).unwrap();
     /// ```
     pub fn set_write_timeout(&self, timeout: Option<Duration>) -> io::Result<()> {
-        self.socket.get().set_write_timeout(timeout)
+        self.socket.set_timeout(Interest::Write, timeout, |socket, timeout| socket.set_write_timeout(timeout))
     }
 
     /// The read timeout (see [`set_read_timeout`](TcpStream::set_read_timeout)).
@@ -319,7 +319,7 @@ impl TcpStream {
     /// # Ok(()) }).unwrap();
     /// ```
     pub fn peek(&self, buf: &mut [u8]) -> io::Result<usize> {
-        self.socket.io(Interest::Read, std::net::TcpStream::read_timeout, |stream| stream.peek(buf))
+        self.socket.io(Interest::Read, |stream| stream.peek(buf))
     }
 
     /// Sets `TCP_NODELAY` (disables Nagle's algorithm when `true`).
@@ -420,21 +420,23 @@ impl TcpStream {
 impl Read for &TcpStream {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         let len = buf.len();
-        self.socket.read(std::net::TcpStream::read_timeout, len, |mut stream| stream.read(buf))
+        self.socket.transfer(Interest::Read, len, |mut stream| stream.read(buf))
     }
 
     fn read_vectored(&mut self, bufs: &mut [IoSliceMut<'_>]) -> io::Result<usize> {
-        self.socket.io(Interest::Read, std::net::TcpStream::read_timeout, |mut stream| stream.read_vectored(bufs))
+        let len = vectored_len(bufs.iter().map(|buf| buf.len()));
+        self.socket.transfer(Interest::Read, len, |mut stream| stream.read_vectored(bufs))
     }
 }
 
 impl Write for &TcpStream {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        self.socket.io(Interest::Write, std::net::TcpStream::write_timeout, |mut stream| stream.write(buf))
+        self.socket.transfer(Interest::Write, buf.len(), |mut stream| stream.write(buf))
     }
 
     fn write_vectored(&mut self, bufs: &[IoSlice<'_>]) -> io::Result<usize> {
-        self.socket.io(Interest::Write, std::net::TcpStream::write_timeout, |mut stream| stream.write_vectored(bufs))
+        let len = vectored_len(bufs.iter().map(|buf| buf.len()));
+        self.socket.transfer(Interest::Write, len, |mut stream| stream.write_vectored(bufs))
     }
 
     /// Nothing to flush: TCP data is handed to the kernel by `write`.

@@ -58,7 +58,7 @@ impl UdpSocket {
     /// # Ok(()) }).unwrap();
     /// ```
     pub fn recv_from(&self, buf: &mut [u8]) -> io::Result<(usize, SocketAddr)> {
-        self.socket.io(Interest::Read, std::net::UdpSocket::read_timeout, |socket| socket.recv_from(buf))
+        self.socket.io(Interest::Read, |socket| socket.recv_from(buf))
     }
 
     /// Like [`recv_from`](Self::recv_from), but leaves the datagram queued.
@@ -74,7 +74,7 @@ impl UdpSocket {
     /// # Ok(()) }).unwrap();
     /// ```
     pub fn peek_from(&self, buf: &mut [u8]) -> io::Result<(usize, SocketAddr)> {
-        self.socket.io(Interest::Read, std::net::UdpSocket::read_timeout, |socket| socket.peek_from(buf))
+        self.socket.io(Interest::Read, |socket| socket.peek_from(buf))
     }
 
     /// Sends `buf` to the first address `address` resolves to; waits while the send buffer is full.
@@ -93,7 +93,7 @@ impl UdpSocket {
         let Some(address) = address.to_socket_addrs()?.next() else {
             return Err(io::Error::new(io::ErrorKind::InvalidInput, "no addresses to send data to"));
         };
-        self.socket.io(Interest::Write, std::net::UdpSocket::write_timeout, |socket| socket.send_to(buf, address))
+        self.socket.io(Interest::Write, |socket| socket.send_to(buf, address))
     }
 
     /// Sets the default peer (the first resolved address that works) for `send` and `recv`, and filters
@@ -123,7 +123,7 @@ impl UdpSocket {
     /// # Ok(()) }).unwrap();
     /// ```
     pub fn send(&self, buf: &[u8]) -> io::Result<usize> {
-        self.socket.io(Interest::Write, std::net::UdpSocket::write_timeout, |socket| socket.send(buf))
+        self.socket.io(Interest::Write, |socket| socket.send(buf))
     }
 
     /// Waits for a datagram from the connected peer.
@@ -139,7 +139,7 @@ impl UdpSocket {
     /// # Ok(()) }).unwrap();
     /// ```
     pub fn recv(&self, buf: &mut [u8]) -> io::Result<usize> {
-        self.socket.io(Interest::Read, std::net::UdpSocket::read_timeout, |socket| socket.recv(buf))
+        self.socket.io(Interest::Read, |socket| socket.recv(buf))
     }
 
     /// Like [`recv`](Self::recv), but leaves the datagram queued.
@@ -155,7 +155,7 @@ impl UdpSocket {
     /// # Ok(()) }).unwrap();
     /// ```
     pub fn peek(&self, buf: &mut [u8]) -> io::Result<usize> {
-        self.socket.io(Interest::Read, std::net::UdpSocket::read_timeout, |socket| socket.peek(buf))
+        self.socket.io(Interest::Read, |socket| socket.peek(buf))
     }
 
     /// The connected peer's address.
@@ -212,7 +212,7 @@ impl UdpSocket {
     /// # Ok(()) }).unwrap();
     /// ```
     pub fn set_read_timeout(&self, timeout: Option<Duration>) -> io::Result<()> {
-        self.socket.get().set_read_timeout(timeout)
+        self.socket.set_timeout(Interest::Read, timeout, |socket, timeout| socket.set_read_timeout(timeout))
     }
 
     /// Sets how long a send may wait; `None` waits forever. `InvalidInput` for zero, as std.
@@ -227,7 +227,7 @@ impl UdpSocket {
     /// # Ok(()) }).unwrap();
     /// ```
     pub fn set_write_timeout(&self, timeout: Option<Duration>) -> io::Result<()> {
-        self.socket.get().set_write_timeout(timeout)
+        self.socket.set_timeout(Interest::Write, timeout, |socket, timeout| socket.set_write_timeout(timeout))
     }
 
     /// The read timeout.

@@ -1,9 +1,9 @@
-//! The two raw descriptor calls `green` needs beyond std and mio: switching `O_NONBLOCK`, and `poll(2)` for
-//! plain OS threads that wait on a socket.
+//! The raw descriptor calls `green` needs beyond std and mio: switching `O_NONBLOCK`, reading a socket's
+//! timeout option, and `poll(2)` for plain OS threads that wait on a socket.
 
 use std::io;
 use std::os::fd::RawFd;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use super::{Interest, Wait};
 use crate::park;
@@ -19,6 +19,38 @@ pub(crate) fn set_nonblocking(fd: RawFd, nonblocking: bool) -> io::Result<()> {
     } else {
         Ok(())
     }
+}
+
+/// The socket's `SO_RCVTIMEO` (for [`Interest::Read`]) or `SO_SNDTIMEO` (for [`Interest::Write`]), read as
+/// std's `read_timeout` and `write_timeout` read it: `None` when unset (zero).
+pub(crate) fn socket_timeout(fd: RawFd, interest: Interest) -> io::Result<Option<Duration>> {
+    let option = match interest {
+        Interest::Read => libc::SO_RCVTIMEO,
+        Interest::Write => libc::SO_SNDTIMEO,
+    };
+    let mut value = libc::timeval { tv_sec: 0, tv_usec: 0 };
+    let mut length = std::mem::size_of::<libc::timeval>() as libc::socklen_t;
+    // SAFETY: the kernel writes at most `length` bytes (the size of the live local `value`) through the pointer
+    // and the new length through the other; a bad `fd` is reported as an error.
+    let result = unsafe {
+        libc::getsockopt(
+            fd,
+            libc::SOL_SOCKET,
+            option,
+            std::ptr::addr_of_mut!(value).cast::<libc::c_void>(),
+            &mut length,
+        )
+    };
+    if result == -1 {
+        return Err(io::Error::last_os_error());
+    }
+    if value.tv_sec == 0 && value.tv_usec == 0 {
+        return Ok(None);
+    }
+    // The kernel never reports a negative time; treat one as zero rather than wrapping.
+    let seconds = u64::try_from(value.tv_sec).unwrap_or(0);
+    let nanos = u32::try_from(value.tv_usec).unwrap_or(0) * 1_000;
+    Ok(Some(Duration::new(seconds, nanos)))
 }
 
 /// Blocks the calling OS thread in `poll(2)` until `fd` is ready for `interest` or `deadline` passes.

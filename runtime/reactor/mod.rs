@@ -15,12 +15,15 @@
 //! # One `read()` traced through every layer
 //! A green thread calls `stream.read(&mut buf)` on a `green::net::TcpStream`:
 //!
-//! 1. **net**: `Read for &TcpStream` calls the stream's `Socket::io` with [`Interest::Read`], the getter of its
-//!    read timeout and the operation (`read(2)` on the std stream, whose descriptor is always in non-blocking
-//!    mode); unless the handle was set non-blocking, that goes to [`Registration::io`].
+//! 1. **net**: `Read for &TcpStream` calls the stream's `Socket::transfer` with [`Interest::Read`], the buffer's
+//!    length and the operation (`read(2)` on the std stream, whose descriptor is always in non-blocking
+//!    mode); unless the handle was set non-blocking, that goes to [`Registration::io_drain`].
 //! 2. **Try first.** `io` reads the readiness word (tick and bits), then calls `read(2)`. If data is there it
 //!    returns at once: a socket that never has to wait is never registered and costs no extra system call.
-//! 3. **`EAGAIN`.** `io` asks for the deadline (`SO_RCVTIMEO`, once per call) and clears the socket's READ bit
+//!    A read that filled less than the buffer drained the socket: `io` clears the READ bit (same tick check as
+//!    below), so the *next* read skips the `read(2)` that would fail and goes straight to step 3.
+//! 3. **`EAGAIN`.** `io` computes the deadline from the read timeout the socket keeps (no system call; see
+//!    `net/socket.rs`) and clears the socket's READ bit
 //!    — *only if the tick is unchanged* since step 2. An event that arrived after `read(2)` returned `EAGAIN`
 //!    bumped the tick, so its bit survives and the thread retries instead of sleeping through it.
 //! 4. **Home.** The first time, the descriptor is registered with the `Poll` of the current green thread's
@@ -32,9 +35,9 @@
 //! 5. **Park.** [`ScheduledIo::wait`] queues a `Waiter` in the socket's reader queue, re-checks the READ bit
 //!    under the queue's lock, and parks with `park_until(deadline)`: the green thread switches out and the
 //!    worker runs others.
-//! 6. **Event.** When the worker has nothing to run it sleeps in `epoll_wait` ([`Reactor::turn`]); between
-//!    batches, and during its short spin before sleeping, it polls without blocking (only while some socket is
-//!    registered with it). The event's token leads to the slab entry (a stale generation — the socket was
+//! 6. **Event.** When the worker has nothing to run it sleeps in `epoll_wait` ([`Reactor::turn`]); after a
+//!    full batch, or one that left work queued, it polls without blocking (only while some socket is registered
+//!    with it). The event's token leads to the slab entry (a stale generation — the socket was
 //!    deregistered meanwhile — is ignored); the READ bit is set, the tick bumped, and every waiter in the
 //!    reader queue is woken (`Thread::unpark`: a push onto the run queue of the waiter's own worker, which may
 //!    be another one).
@@ -71,7 +74,7 @@ mod reactor;
 mod registration;
 mod scheduled_io;
 
-pub(crate) use descriptor::set_nonblocking;
+pub(crate) use descriptor::{set_nonblocking, socket_timeout};
 pub(crate) use handle::ReactorHandle;
 pub(crate) use reactor::Reactor;
 pub(crate) use registration::Registration;

@@ -4,7 +4,7 @@
 //! A worker about to sleep in `epoll_wait` and a thread pushing work to it must not miss each other:
 //!
 //! 1. The pusher adds to a queue (under its mutex), then issues a SeqCst fence and reads `sleeping`.
-//! 2. The worker stores `sleeping = true`, issues a SeqCst fence, then re-checks both of its queues and the
+//! 2. The worker stores `sleeping = true`, issues a SeqCst fence, then re-checks its own queues and the
 //!    injectors of the other workers (work placed there may be meant for it to steal: the placing thread
 //!    wakes an idle worker only if it sees it sleeping, see `RuntimeShared::place`).
 //! 3. If the pusher saw `sleeping == true`, it swaps it to false and, if it won that swap, writes the
@@ -30,6 +30,9 @@ pub(crate) struct WorkerHandle {
     wakeups: Mutex<Vec<usize>>,
     /// Green threads placed on this worker that have not started; any idle worker may steal from here.
     injector: Mutex<VecDeque<NewTask>>,
+    /// Green threads placed on this worker on purpose, that no other worker steals: those serving an accepted
+    /// connection, spread over the workers at accept time (see `net/accept.rs`). Started before the injector's.
+    placed: Mutex<VecDeque<NewTask>>,
     /// True while the worker is (about to be) blocked in `epoll_wait`.
     sleeping: AtomicBool,
     /// Interrupts the worker's `epoll_wait`.
@@ -47,6 +50,7 @@ impl WorkerHandle {
             index,
             wakeups: Mutex::new(Vec::new()),
             injector: Mutex::new(VecDeque::new()),
+            placed: Mutex::new(VecDeque::new()),
             sleeping: AtomicBool::new(false),
             waker,
         }
@@ -79,6 +83,15 @@ impl WorkerHandle {
         self.notify();
     }
 
+    /// Places a new green thread on this worker for good: unlike [`inject`](Self::inject), no idle worker
+    /// steals it. Where a long-lived green thread starts is where it runs, so a placement made for balance must
+    /// not be undone by a worker that happens to be idle for a moment.
+    pub(crate) fn inject_placed(&self, task: NewTask) {
+        debug_assert!(task.sendable, "only Send green threads cross OS threads");
+        lock(&self.placed).push_back(task);
+        self.notify();
+    }
+
     /// Interrupts the worker if it sleeps (protocol step 1 and 3).
     pub(crate) fn notify(&self) {
         fence(Ordering::SeqCst);
@@ -104,7 +117,7 @@ impl WorkerHandle {
     pub(crate) fn prepare_sleep(&self) -> bool {
         self.sleeping.store(true, Ordering::Relaxed);
         fence(Ordering::SeqCst);
-        if !lock(&self.wakeups).is_empty() || !lock(&self.injector).is_empty() {
+        if self.has_work() {
             self.sleeping.store(false, Ordering::Relaxed);
             return false;
         }
@@ -113,12 +126,17 @@ impl WorkerHandle {
 
     /// Whether another thread pushed work since the last look (a cheap check for the spin before sleeping).
     pub(crate) fn has_work(&self) -> bool {
-        !lock(&self.wakeups).is_empty() || !lock(&self.injector).is_empty()
+        !lock(&self.wakeups).is_empty() || !lock(&self.injector).is_empty() || !lock(&self.placed).is_empty()
     }
 
     /// Whether not-yet-started green threads wait here (that an idle worker could steal).
     pub(crate) fn has_new(&self) -> bool {
         !lock(&self.injector).is_empty()
+    }
+
+    /// Whether any not-yet-started green thread waits here, stealable or placed for good.
+    pub(crate) fn has_unstarted(&self) -> bool {
+        self.has_new() || !lock(&self.placed).is_empty()
     }
 
     /// Ends a sleep.
@@ -134,8 +152,14 @@ impl WorkerHandle {
         }
     }
 
-    /// Takes up to `max` not-yet-started green threads from the front of the injector.
+    /// Takes up to `max` not-yet-started green threads: those placed for good first, then from the front of
+    /// the injector.
     pub(crate) fn take_new(&self, max: usize, into: &mut Vec<NewTask>) {
+        let mut placed = lock(&self.placed);
+        let n = placed.len().min(max);
+        into.extend(placed.drain(..n));
+        drop(placed);
+        let max = max - n;
         let mut injector = lock(&self.injector);
         let n = injector.len().min(max);
         into.extend(injector.drain(..n));

@@ -189,7 +189,7 @@ impl UnixDatagram {
     /// # Ok(()) }).unwrap();
     /// ```
     pub fn recv_from(&self, buf: &mut [u8]) -> io::Result<(usize, SocketAddr)> {
-        self.socket.io(Interest::Read, net::UnixDatagram::read_timeout, |socket| socket.recv_from(buf))
+        self.socket.io(Interest::Read, |socket| socket.recv_from(buf))
     }
 
     /// Waits for a datagram.
@@ -204,7 +204,7 @@ impl UnixDatagram {
     /// # Ok(()) }).unwrap();
     /// ```
     pub fn recv(&self, buf: &mut [u8]) -> io::Result<usize> {
-        self.socket.io(Interest::Read, net::UnixDatagram::read_timeout, |socket| socket.recv(buf))
+        self.socket.io(Interest::Read, |socket| socket.recv(buf))
     }
 
     /// Sends `buf` to the socket at `path`.
@@ -222,7 +222,7 @@ impl UnixDatagram {
     /// ```
     pub fn send_to<P: AsRef<Path>>(&self, buf: &[u8], path: P) -> io::Result<usize> {
         let path = path.as_ref();
-        self.socket.io(Interest::Write, net::UnixDatagram::write_timeout, |socket| socket.send_to(buf, path))
+        self.socket.io(Interest::Write, |socket| socket.send_to(buf, path))
     }
 
     /// Sends `buf` to `address`.
@@ -239,7 +239,7 @@ impl UnixDatagram {
     /// # Ok(()) }).unwrap();
     /// ```
     pub fn send_to_addr(&self, buf: &[u8], address: &SocketAddr) -> io::Result<usize> {
-        self.socket.io(Interest::Write, net::UnixDatagram::write_timeout, |socket| socket.send_to_addr(buf, address))
+        self.socket.io(Interest::Write, |socket| socket.send_to_addr(buf, address))
     }
 
     /// Sends `buf` to the connected peer.
@@ -252,7 +252,7 @@ impl UnixDatagram {
     /// # Ok(()) }).unwrap();
     /// ```
     pub fn send(&self, buf: &[u8]) -> io::Result<usize> {
-        self.socket.io(Interest::Write, net::UnixDatagram::write_timeout, |socket| socket.send(buf))
+        self.socket.io(Interest::Write, |socket| socket.send(buf))
     }
 
     /// Sets how long a receive may wait; `None` waits forever. `InvalidInput` for zero, as std.
@@ -268,7 +268,7 @@ impl UnixDatagram {
     /// # Ok(()) }).unwrap();
     /// ```
     pub fn set_read_timeout(&self, timeout: Option<Duration>) -> io::Result<()> {
-        self.socket.get().set_read_timeout(timeout)
+        self.socket.set_timeout(Interest::Read, timeout, |socket, timeout| socket.set_read_timeout(timeout))
     }
 
     /// Sets how long a send may wait; `None` waits forever. `InvalidInput` for zero, as std.
@@ -283,7 +283,7 @@ impl UnixDatagram {
     /// # Ok(()) }).unwrap();
     /// ```
     pub fn set_write_timeout(&self, timeout: Option<Duration>) -> io::Result<()> {
-        self.socket.get().set_write_timeout(timeout)
+        self.socket.set_timeout(Interest::Write, timeout, |socket, timeout| socket.set_write_timeout(timeout))
     }
 
     /// The read timeout.

@@ -10,7 +10,6 @@ use std::path::Path;
 use super::UnixStream;
 use crate::net::accept::accept_retrying;
 use crate::net::socket::Socket;
-use crate::reactor::Interest;
 
 /// A Unix stream server socket whose `accept` parks only the calling green thread.
 ///
@@ -89,7 +88,7 @@ impl UnixListener {
     /// ```
     #[track_caller]
     pub fn accept(&self) -> io::Result<(UnixStream, SocketAddr)> {
-        let (stream, peer) = self.socket.io(Interest::Read, |_| Ok(None), |listener| listener.accept())?;
+        let (stream, peer) = self.socket.accept(|listener| listener.accept())?;
         Ok((UnixStream::from_accepted(net::UnixStream::from(OwnedFd::from(stream))), peer))
     }
 

@@ -9,7 +9,7 @@ use std::path::Path;
 use std::time::Duration;
 
 use crate::context;
-use crate::net::socket::Socket;
+use crate::net::socket::{vectored_len, Socket};
 use crate::reactor::Interest;
 
 /// The first pause when the listener's backlog is full.
@@ -180,7 +180,7 @@ impl UnixStream {
     /// # Ok(()) }).unwrap();
     /// ```
     pub fn set_read_timeout(&self, timeout: Option<Duration>) -> io::Result<()> {
-        self.socket.get().set_read_timeout(timeout)
+        self.socket.set_timeout(Interest::Read, timeout, |socket, timeout| socket.set_read_timeout(timeout))
     }
 
     /// Sets how long a write may wait; `None` waits forever. `InvalidInput` for zero, as std.
@@ -195,7 +195,7 @@ impl UnixStream {
     /// # Ok(()) }).unwrap();
     /// ```
     pub fn set_write_timeout(&self, timeout: Option<Duration>) -> io::Result<()> {
-        self.socket.get().set_write_timeout(timeout)
+        self.socket.set_timeout(Interest::Write, timeout, |socket, timeout| socket.set_write_timeout(timeout))
     }
 
     /// The read timeout.
@@ -277,21 +277,23 @@ impl UnixStream {
 impl Read for &UnixStream {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         let len = buf.len();
-        self.socket.read(net::UnixStream::read_timeout, len, |mut stream| stream.read(buf))
+        self.socket.transfer(Interest::Read, len, |mut stream| stream.read(buf))
     }
 
     fn read_vectored(&mut self, bufs: &mut [IoSliceMut<'_>]) -> io::Result<usize> {
-        self.socket.io(Interest::Read, net::UnixStream::read_timeout, |mut stream| stream.read_vectored(bufs))
+        let len = vectored_len(bufs.iter().map(|buf| buf.len()));
+        self.socket.transfer(Interest::Read, len, |mut stream| stream.read_vectored(bufs))
     }
 }
 
 impl Write for &UnixStream {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        self.socket.io(Interest::Write, net::UnixStream::write_timeout, |mut stream| stream.write(buf))
+        self.socket.transfer(Interest::Write, buf.len(), |mut stream| stream.write(buf))
     }
 
     fn write_vectored(&mut self, bufs: &[IoSlice<'_>]) -> io::Result<usize> {
-        self.socket.io(Interest::Write, net::UnixStream::write_timeout, |mut stream| stream.write_vectored(bufs))
+        let len = vectored_len(bufs.iter().map(|buf| buf.len()));
+        self.socket.transfer(Interest::Write, len, |mut stream| stream.write_vectored(bufs))
     }
 
     /// Nothing to flush: data is handed to the kernel by `write`.
