@@ -54,15 +54,25 @@ impl RuntimeShared {
     /// only drops the closure, as a green thread, and the join reports `Cancelled`): a destructor run by the
     /// shutdown may spawn. From anywhere else it fails once shutdown has begun.
     pub(crate) fn place(self: &Arc<Self>, task: NewTask) -> io::Result<()> {
-        log::trace!(target: "green::runtime", "spawn {}", task.thread.describe());
         let task = crate::context::with_worker(|worker| match worker {
             Some(worker) if Arc::ptr_eq(worker.runtime(), self) => {
                 if crate::net::take_spread_hint() {
                     // The green thread of a connection just accepted: the next worker in turn, for good (see
                     // net/accept.rs).
                     let index = self.next_worker.fetch_add(1, Ordering::Relaxed) % self.workers.len();
+                    log::trace!(
+                        target: "green::runtime",
+                        "spawn {} on worker {index}: a connection just accepted, placed in turn for balance",
+                        task.thread.describe()
+                    );
                     self.workers[index].inject_placed(task);
                 } else {
+                    log::trace!(
+                        target: "green::runtime",
+                        "spawn {} on worker {} (the spawner's own): an idle worker may steal it before it starts",
+                        task.thread.describe(),
+                        worker.index()
+                    );
                     worker.handle().inject(task);
                     self.notify_idle(worker.index());
                 }
@@ -75,6 +85,11 @@ impl RuntimeShared {
                 return Err(io::Error::other("cannot spawn a green thread: its runtime is shut down"));
             }
             let index = self.next_worker.fetch_add(1, Ordering::Relaxed) % self.workers.len();
+            log::trace!(
+                target: "green::runtime",
+                "spawn {} on worker {index}: from outside the runtime, workers in turn",
+                task.thread.describe()
+            );
             self.workers[index].inject(task);
         }
         Ok(())

@@ -131,7 +131,7 @@ impl Builder {
             // SAFETY: 'static as above. `sendable` is false: the task goes to this worker's local queue and
             // never leaves this OS thread.
             let (task, handle) = unsafe { self.build(worker.runtime().stack_size(), f, None, false) }?;
-            log::trace!(target: "green::runtime", "spawn_local {} on worker {}", task.thread.describe(), worker.index());
+            log::trace!(target: "green::runtime", "spawn_local {} on worker {} (the spawner's own, for good: its closure need not be Send)", task.thread.describe(), worker.index());
             worker.push_new(task);
             Ok(handle)
         })
