@@ -1,8 +1,10 @@
 //! The side-by-side report: a quick pass of every workload for green threads, OS threads and tokio, written
 //! to `BENCHMARKS.md` and `benches/report/ratios.svg`.
 //!
-//! Run: `cargo bench --bench report` (about 3 minutes on 2 cores). Add `-- --only spawn,echo` to run some
-//! sections; a partial run writes its files under `target/report-partial/` instead. Run without `--bench` (as
+//! Run: `cargo bench --bench report` (a few minutes on 2 cores): it writes its files under `target/report/`.
+//! Add `-- --save` to replace the committed `BENCHMARKS.md` and
+//! `benches/report/ratios.svg` (only a full run may), and `-- --only spawn,echo` to run some sections. Plain
+//! `cargo bench` runs it too, so by default it touches no tracked file and no kernel setting. Run without `--bench` (as
 //! `cargo test --benches` does), it only checks in a few seconds that every server answers and every child
 //! process gives a result. Sections: spawn, yield, park, channel, mutex, echo, http, timers, memory, max, redis.
 //!
@@ -146,10 +148,12 @@ fn main() {
         machine.date, machine.cores, machine.cpu, machine.load_average
     );
     let chart = render::svg(&report.tables, &subtitle);
-    // A partial run writes under target/ so that it never replaces the committed report.
-    let root = match only {
-        None => env!("CARGO_MANIFEST_DIR").to_string(),
-        Some(_) => concat!(env!("CARGO_MANIFEST_DIR"), "/target/report-partial").to_string(),
+    // Only a full run asked to `--save` replaces the committed report; anything else writes under target/.
+    let save = args.iter().any(|arg| arg == "--save");
+    let root = match (&only, save) {
+        (None, true) => env!("CARGO_MANIFEST_DIR").to_string(),
+        (None, false) => concat!(env!("CARGO_MANIFEST_DIR"), "/target/report").to_string(),
+        (Some(_), _) => concat!(env!("CARGO_MANIFEST_DIR"), "/target/report-partial").to_string(),
     };
     std::fs::create_dir_all(format!("{root}/benches/report")).expect("create the output directory");
     std::fs::write(format!("{root}/{CHART}"), chart).expect("write the chart");
