@@ -143,6 +143,12 @@ pub struct Builder {
 
 impl Builder {
     /// Number of worker OS threads (at least 1). Default: `std::thread::available_parallelism()`.
+    ///
+    /// ```
+    /// let runtime = green::Runtime::builder().workers(1).build().unwrap();
+    /// let worker = runtime.block_on(|| std::thread::current().name().map(String::from));
+    /// assert_eq!(worker.as_deref(), Some("green-worker-0"));
+    /// ```
     pub fn workers(mut self, workers: usize) -> Builder {
         self.workers = Some(workers.max(1));
         self
@@ -152,6 +158,13 @@ impl Builder {
     ///
     /// Default: 256 KiB of address space, of which only the pages a green thread touches use memory. Stacks do
     /// not grow: see DESIGN.md for how to choose.
+    ///
+    /// ```
+    /// let runtime = green::Runtime::builder().stack_size(1 << 20).build().unwrap();
+    /// // Deep recursion that would not fit in the default 256 KiB.
+    /// fn depth(n: u32) -> u32 { let pad = [n as u8; 512]; if n == 0 { pad[0] as u32 } else { depth(n - 1) + 1 } }
+    /// assert_eq!(runtime.block_on(|| depth(1000)), 1000);
+    /// ```
     pub fn stack_size(mut self, bytes: usize) -> Builder {
         self.stack_size = bytes;
         self
@@ -161,6 +174,11 @@ impl Builder {
     ///
     /// # Errors
     /// When an OS thread or an epoll instance cannot be created.
+    ///
+    /// ```
+    /// let runtime = green::Runtime::builder().workers(2).build().expect("two workers");
+    /// assert_eq!(runtime.block_on(|| 1 + 1), 2);
+    /// ```
     pub fn build(self) -> io::Result<Runtime> {
         crate::coroutine::overflow::install();
         crate::thread::panic_hook::install();
@@ -201,11 +219,22 @@ impl Builder {
 
 impl Runtime {
     /// A runtime with the default configuration.
+    ///
+    /// ```
+    /// let runtime = green::Runtime::new().unwrap();
+    /// let handle = runtime.spawn(|| "hello");
+    /// assert_eq!(handle.join().unwrap(), "hello"); // joined from this OS thread: it blocks
+    /// ```
     pub fn new() -> io::Result<Runtime> {
         Runtime::builder().build()
     }
 
     /// A [`Builder`] to configure a runtime.
+    ///
+    /// ```
+    /// let runtime = green::Runtime::builder().workers(1).stack_size(64 * 1024).build().unwrap();
+    /// drop(runtime); // shuts the workers down
+    /// ```
     pub fn builder() -> Builder {
         Builder { workers: None, stack_size: DEFAULT_STACK_SIZE }
     }
@@ -214,6 +243,13 @@ impl Runtime {
     ///
     /// # Panics
     /// When the green thread cannot be created (see [`crate::Builder::spawn`]).
+    ///
+    /// ```
+    /// let runtime = green::Runtime::builder().workers(2).build().unwrap();
+    /// let handles: Vec<_> = (0..4).map(|i| runtime.spawn(move || i * 10)).collect();
+    /// let total: i32 = handles.into_iter().map(|h| h.join().unwrap()).sum();
+    /// assert_eq!(total, 60);
+    /// ```
     pub fn spawn<F, T>(&self, f: F) -> JoinHandle<T>
     where
         F: FnOnce() -> T + Send + 'static,
