@@ -283,15 +283,20 @@ fn check_interrupts(local: &context::Local) {
 pub(crate) fn park_until(deadline: Option<Instant>) -> Wake {
     let location = Location::caller();
     context::with_local(|local| {
-        check_interrupts(local);
-        // Only a scope that can interrupt this park bounds it: a shielded park bounded by an expired scope
-        // would return at once, forever.
-        let scope_deadline = interrupting_deadline(local);
-        let wake_at = match (deadline, scope_deadline) {
-            (Some(a), Some(b)) => Some(a.min(b)),
-            (a, b) => a.or(b),
-        };
         let parker = local.thread.parker();
+        // The common case, checked once: nothing could interrupt this park or bound it.
+        let quiet = parker.cancel.load(Ordering::Relaxed) == 0 && local.scopes.borrow().deadlines.is_empty();
+        let wake_at = if quiet {
+            deadline
+        } else {
+            check_interrupts(local);
+            // Only a scope that can interrupt this park bounds it: a shielded park bounded by an expired scope
+            // would return at once, forever.
+            match (deadline, interrupting_deadline(local)) {
+                (Some(a), Some(b)) => Some(a.min(b)),
+                (a, b) => a.or(b),
+            }
+        };
         log::trace!(
             target: "green::park",
             "{} parks at {location}{}",

@@ -51,8 +51,10 @@ pub(crate) type GreenCoroutine = Coroutine<(), Suspend, (), GuardedStack>;
 
 /// A started green thread, owned by its worker's task slab until it finishes.
 pub(crate) struct Task {
-    /// The suspended coroutine; `None` only while the worker has it out to resume it.
-    pub(crate) coroutine: Option<GreenCoroutine>,
+    /// The coroutine, suspended unless `running`.
+    pub(crate) coroutine: GreenCoroutine,
+    /// True while the worker has switched into it (a green thread is resumed by one switch at a time).
+    pub(crate) running: bool,
     /// Its handle (the timer wheel finds the parker word through it).
     pub(crate) thread: Thread,
 }
@@ -71,7 +73,7 @@ impl Task {
             let _leave = Leave;
             main(start);
         });
-        Task { coroutine: Some(coroutine), thread }
+        Task { coroutine, running: false, thread }
     }
 
     /// Resumes the coroutine until it suspends (`Some(reason)`) or finishes (`None`).

@@ -217,15 +217,28 @@ impl Worker {
     }
 
     /// Switches into the green thread in `key` and handles why it came back.
+    ///
+    /// The coroutine is resumed where it lies in the slab, through a pointer, instead of being moved out and
+    /// back (a few dozen bytes copied twice per switch): the slab's storage cannot move meanwhile, because only
+    /// this loop inserts into it (`start`) or removes from it (below, after the switch back), and neither runs
+    /// while a green thread does.
     fn resume(&self, key: usize) {
-        let mut coroutine = {
+        let task: *mut Task = {
             let mut tasks = self.tasks.borrow_mut();
-            tasks[key].coroutine.take().expect("a runnable green thread is not already running")
+            let task = &mut tasks[key];
+            assert!(!task.running, "a runnable green thread is not already running");
+            task.running = true;
+            task
         };
         log::trace!(target: "green::scheduler", "worker {}: switch to slot {key}", self.index());
-        match Task::resume(&mut coroutine) {
+        // SAFETY: `task` points into the slab, which is neither grown nor shrunk until we are back (see above),
+        // and no other reference to this task is used meanwhile: green threads never reach the slab, and the
+        // `running` flag keeps a second resume of the same slot out.
+        let reason = Task::resume(unsafe { &mut (*task).coroutine });
+        match reason {
             Some(reason) => {
-                self.tasks.borrow_mut()[key].coroutine = Some(coroutine);
+                // SAFETY: as above; the green thread has switched out, so the loop is again the only user.
+                unsafe { (*task).running = false };
                 log::trace!(target: "green::scheduler", "worker {}: slot {key} {reason:?}", self.index());
                 if reason == Suspend::Yield {
                     self.push_resume(key);
@@ -234,7 +247,7 @@ impl Worker {
             None => {
                 let task = self.tasks.borrow_mut().remove(key);
                 log::trace!(target: "green::scheduler", "worker {}: {} ended (slot {key})", self.index(), task.thread.describe());
-                self.stacks.borrow_mut().put(coroutine.into_stack());
+                self.stacks.borrow_mut().put(task.coroutine.into_stack());
             }
         }
     }

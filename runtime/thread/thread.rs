@@ -231,12 +231,10 @@ impl Thread {
     /// `deadline`. Returns true when an unpark ended it. Only the thread itself calls this.
     pub(crate) fn park_raw(&self, deadline: Option<Instant>) -> bool {
         let parker = &self.inner.parker;
-        if parker.take_token() {
-            return true;
-        }
         if deadline.is_some_and(|deadline| deadline <= Instant::now()) {
-            return false;
+            return parker.take_token();
         }
+        // A pending token is consumed by `begin_park` below (one atomic operation instead of two).
         match &self.inner.home {
             Home::Green(home) => {
                 let (_, key) = home.get().expect("a running green thread has a home");
@@ -262,12 +260,14 @@ fn park_green(parker: &Parker, key: usize, deadline: Option<Instant>) -> bool {
             }
         }
     }
-    let timer = Timer(deadline.map(|deadline| {
-        context::with_worker(|worker| worker.expect("a green thread runs on a worker").add_timer(deadline, key))
-    }));
     if !parker.begin_park() {
         return true;
     }
+    // Armed after PARKED is published, which is safe: only this worker's loop fires its timers, and it runs
+    // only once we have switched out. A park that finds a token so arms no timer at all.
+    let timer = Timer(deadline.map(|deadline| {
+        context::with_worker(|worker| worker.expect("a green thread runs on a worker").add_timer(deadline, key))
+    }));
     coroutine::suspend(Suspend::Park);
     drop(timer);
     parker.end_park()
