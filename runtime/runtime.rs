@@ -63,14 +63,14 @@ impl RuntimeShared {
                     log::trace!(
                         target: "green::runtime",
                         "spawn {} on worker {index}: a connection just accepted, placed in turn for balance",
-                        task.thread.describe()
+                        task.thread().describe()
                     );
                     self.workers[index].inject_placed(task);
                 } else {
                     log::trace!(
                         target: "green::runtime",
                         "spawn {} on worker {} (the spawner's own): an idle worker may steal it before it starts",
-                        task.thread.describe(),
+                        task.thread().describe(),
                         worker.index()
                     );
                     worker.handle().inject(task);
@@ -88,7 +88,7 @@ impl RuntimeShared {
             log::trace!(
                 target: "green::runtime",
                 "spawn {} on worker {index}: from outside the runtime, workers in turn",
-                task.thread.describe()
+                task.thread().describe()
             );
             self.workers[index].inject(task);
         }

@@ -78,7 +78,7 @@ impl WorkerHandle {
 
     /// Places a new green thread on this worker (it may be stolen before it starts).
     pub(crate) fn inject(&self, task: NewTask) {
-        debug_assert!(task.sendable, "only Send green threads cross OS threads");
+        debug_assert!(task.thread().is_sendable(), "only Send green threads cross OS threads");
         lock(&self.injector).push_back(task);
         self.notify();
     }
@@ -87,7 +87,7 @@ impl WorkerHandle {
     /// steals it. Where a long-lived green thread starts is where it runs, so a placement made for balance must
     /// not be undone by a worker that happens to be idle for a moment.
     pub(crate) fn inject_placed(&self, task: NewTask) {
-        debug_assert!(task.sendable, "only Send green threads cross OS threads");
+        debug_assert!(task.thread().is_sendable(), "only Send green threads cross OS threads");
         lock(&self.placed).push_back(task);
         self.notify();
     }

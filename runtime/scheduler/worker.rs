@@ -192,27 +192,27 @@ impl Worker {
     /// Starts a new green thread: takes a stack, creates its coroutine, switches in. One cancelled before it
     /// started (or during shutdown) runs only to drop its closure.
     fn start(&self, task: NewTask) {
-        let start: Start = if task.thread.is_cancel_requested() || self.shutting_down.get() {
-            log::trace!(target: "green::scheduler", "worker {}: {} cancelled before start", self.index(), task.thread.describe());
+        let thread = task.into_thread();
+        let start: Start = if thread.is_cancel_requested() || self.shutting_down.get() {
+            log::trace!(target: "green::scheduler", "worker {}: {} cancelled before start", self.index(), thread.describe());
             Err(Box::new(crate::Cancelled))
         } else {
             Ok(())
         };
-        let stack = self.stacks.borrow_mut().get(task.stack_size);
+        let stack = self.stacks.borrow_mut().get(thread.stack_size());
         let stack = match stack {
             Ok(stack) => stack,
             Err(error) => {
-                log::error!(target: "green::scheduler", "{} cannot start: {error}", task.thread.describe());
+                log::error!(target: "green::scheduler", "{} cannot start: {error}", thread.describe());
                 // No stack to drop the closure on: it is dropped here, on the worker loop, where a panic is
                 // caught by the body (a drop that blocks would block the worker).
-                (task.main)(Err(start.err().unwrap_or_else(|| Box::new(error))));
+                thread.run_body(Err(start.err().unwrap_or_else(|| Box::new(error))));
                 return;
             }
         };
-        let thread = task.thread.clone();
-        let key = self.tasks.borrow_mut().insert(Task::new(task, stack, start));
-        thread.set_home(self.handle.clone(), key);
-        log::trace!(target: "green::scheduler", "worker {}: start {} in slot {key}", self.index(), thread.describe());
+        thread.set_home(self.handle.clone(), self.tasks.borrow().vacant_key());
+        let key = self.tasks.borrow_mut().insert(Task::new(thread, stack, start));
+        log::trace!(target: "green::scheduler", "worker {}: start green thread in slot {key}", self.index());
         self.resume(key);
     }
 

@@ -2,11 +2,13 @@
 
 use std::fmt;
 use std::num::NonZeroU64;
+use std::ptr::NonNull;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
 use crate::context;
+use crate::coroutine::task::Start;
 use crate::coroutine::{self, Suspend};
 use crate::park::{self, Parker};
 use crate::scheduler::WorkerHandle;
@@ -42,12 +44,18 @@ impl ThreadId {
 /// thread. Cloning is cheap (a reference count).
 #[derive(Clone)]
 pub struct Thread {
-    /// Shared with every clone; the record wakers use.
-    inner: Arc<Inner>,
+    /// Shared with every clone; the record wakers use. For a green thread the same allocation also holds its
+    /// closure and result slot (its [`Body`]): one allocation per green thread.
+    inner: Arc<Inner<dyn Body>>,
 }
 
-/// The shared record behind a [`Thread`].
-struct Inner {
+/// The shared record behind a [`Thread`]: a header every thread has, then its body.
+///
+/// ```text
+///   Arc counts │ id │ name │ parker │ home (worker, slot, stack size) │ body: result slot, scope, closure
+///   ◄──────────────────────── header ────────────────────────────────► ◄──── green threads only ─────►
+/// ```
+struct Inner<B: ?Sized> {
     /// Never reused.
     id: ThreadId,
     /// Set at spawn, never changed.
@@ -56,33 +64,95 @@ struct Inner {
     parker: Parker,
     /// Where an unpark must send the thread.
     home: Home,
+    /// What only green threads have: the closure to run and the slot its result goes to (`()` for an OS
+    /// thread). Last, so the record can be unsized to `Inner<dyn Body>`.
+    body: B,
+}
+
+/// The part of a thread's record that depends on its closure's type, seen without that type.
+///
+/// Implemented by `()` for OS threads and by the green thread cell of `join_handle.rs` (closure + result).
+pub(crate) trait Body: Send + Sync {
+    /// Runs the closure with `start` (or drops it unrun when `start` is `Err`), stores the result and wakes
+    /// the joiner. Called once per green thread: by the green thread itself, or, if no stack could be had, by
+    /// its worker's loop, or, if its task was dropped unplaced, where that happened.
+    fn run(&self, thread: &Thread, start: Start);
+}
+
+impl Body for () {
+    fn run(&self, _thread: &Thread, _start: Start) {
+        unreachable!("an OS thread has no body to run")
+    }
 }
 
 /// Where a thread runs, and so how an unpark reaches it.
 enum Home {
     /// A plain OS thread: unpark it with `std::thread::Thread::unpark`.
     Os(std::thread::Thread),
-    /// A green thread: set once when it starts on a worker (its worker's handle and its slot there), never
-    /// changed after, because a started green thread never moves (DESIGN.md, soundness). Unset while it
-    /// waits to start, when nobody can have seen it park.
-    Green(OnceLock<(Arc<WorkerHandle>, usize)>),
+    /// A green thread.
+    Green {
+        /// Its worker's handle and its slot there: set once when it starts, never changed after, because a
+        /// started green thread never moves (DESIGN.md, soundness). Unset while it waits to start, when nobody
+        /// can have seen it park.
+        home: OnceLock<(Arc<WorkerHandle>, usize)>,
+        /// Usable stack bytes it asked for.
+        stack_size: usize,
+        /// True when its closure may cross to another OS thread (spawned with a `Send` closure); false for
+        /// `spawn_local`, whose task stays in its worker's local queue.
+        sendable: bool,
+    },
 }
 
 impl Thread {
-    /// The record of a green thread about to be spawned.
-    pub(crate) fn new_green(name: Option<String>) -> Thread {
-        Thread::with_home(name.map(String::into_boxed_str), Home::Green(OnceLock::new()))
+    /// The record of a green thread about to be spawned, with its `body` in the same allocation; also returns
+    /// where the body lies, valid as long as a clone of the `Thread` is alive.
+    ///
+    /// # Safety
+    /// `B` may borrow data that does not live for `'static` (a scoped closure): the caller guarantees that
+    /// nothing borrowed is used or dropped after the borrow ends, although the record itself may outlive it
+    /// (`join_handle.rs` takes the borrowing parts out and drops them before it tells the scope the child is
+    /// gone). If `sendable` is true, the body must be safe to run on another OS thread.
+    pub(crate) unsafe fn new_green<'a, B: Body + 'a>(
+        name: Option<String>,
+        stack_size: usize,
+        sendable: bool,
+        body: B,
+    ) -> (Thread, NonNull<B>) {
+        let home = Home::Green { home: OnceLock::new(), stack_size, sendable };
+        let name = name.map(String::into_boxed_str);
+        let inner = Arc::new(Inner { id: ThreadId::next(), name, parker: Parker::new(), home, body });
+        let body = NonNull::from(&inner.body);
+        let inner: Arc<Inner<dyn Body + 'a>> = inner;
+        // SAFETY: only the trait object's lifetime bound changes (same layout, same vtable); the caller
+        // guarantees nothing borrowed is used past its lifetime (see above).
+        let inner = unsafe { std::mem::transmute::<Arc<Inner<dyn Body + 'a>>, Arc<Inner<dyn Body>>>(inner) };
+        (Thread { inner }, body)
     }
 
     /// The record of the calling OS thread.
     pub(crate) fn new_os() -> Thread {
         let os = std::thread::current();
         let name = os.name().map(Box::from);
-        Thread::with_home(name, Home::Os(os))
+        let inner = Arc::new(Inner { id: ThreadId::next(), name, parker: Parker::new(), home: Home::Os(os), body: () });
+        Thread { inner }
     }
 
-    fn with_home(name: Option<Box<str>>, home: Home) -> Thread {
-        Thread { inner: Arc::new(Inner { id: ThreadId::next(), name, parker: Parker::new(), home }) }
+    /// Runs the green thread's closure (see [`Body::run`]).
+    pub(crate) fn run_body(&self, start: Start) {
+        self.inner.body.run(self, start);
+    }
+
+    /// Usable stack bytes the green thread asked for (0 for an OS thread).
+    pub(crate) fn stack_size(&self) -> usize {
+        match &self.inner.home {
+            Home::Green { stack_size, .. } => *stack_size,
+            Home::Os(_) => 0,
+        }
+    }
+
+    /// Whether the green thread may start on another OS thread than the one that spawned it.
+    pub(crate) fn is_sendable(&self) -> bool {
+        matches!(self.inner.home, Home::Green { sendable: true, .. })
     }
 
     /// The thread's unique id.
@@ -118,7 +188,7 @@ impl Thread {
     /// assert!(green::spawn(|| green::current().is_green()).join().unwrap());
     /// ```
     pub fn is_green(&self) -> bool {
-        matches!(self.inner.home, Home::Green(_))
+        matches!(self.inner.home, Home::Green { .. })
     }
 
     /// Wakes the thread if it is parked, or makes its next [`park`](fn@park) return at once.
@@ -185,7 +255,7 @@ impl Thread {
     fn schedule(&self) {
         match &self.inner.home {
             Home::Os(thread) => thread.unpark(),
-            Home::Green(home) => {
+            Home::Green { home, .. } => {
                 let (worker, key) = home.get().expect("a parked green thread has started on a worker");
                 log::trace!(target: "green::park", "unpark {} (worker {}, slot {key})", self.describe(), worker.index());
                 worker.wake(*key);
@@ -195,7 +265,7 @@ impl Thread {
 
     /// Records where a green thread runs; called once by its worker before it first runs.
     pub(crate) fn set_home(&self, worker: Arc<WorkerHandle>, key: usize) {
-        if let Home::Green(home) = &self.inner.home {
+        if let Home::Green { home, .. } = &self.inner.home {
             let fresh = home.set((worker, key)).is_ok();
             debug_assert!(fresh, "a green thread starts once");
         }
@@ -236,7 +306,7 @@ impl Thread {
         }
         // A pending token is consumed by `begin_park` below (one atomic operation instead of two).
         match &self.inner.home {
-            Home::Green(home) => {
+            Home::Green { home, .. } => {
                 let (_, key) = home.get().expect("a running green thread has a home");
                 park_green(parker, *key, deadline)
             }
