@@ -3,7 +3,8 @@
 //! # Wake-up protocol
 //! A worker about to sleep in `epoll_wait` and a thread pushing work to it must not miss each other:
 //!
-//! 1. The pusher adds to a queue (under its mutex), then issues a SeqCst fence and reads `sleeping`.
+//! 1. The pusher adds to a queue (under its mutex, or a release store of a ring's tail), then issues a SeqCst
+//!    fence and reads `sleeping`.
 //! 2. The worker stores `sleeping = true`, issues a SeqCst fence, then re-checks its own queues and the
 //!    injectors of the other workers (work placed there may be meant for it to steal: the placing thread
 //!    wakes an idle worker only if it sees it sleeping, see `RuntimeShared::place`).
@@ -11,7 +12,8 @@
 //!    `mio::Waker` (an eventfd) so `epoll_wait` returns. Otherwise the worker's re-check (step 2) is ordered
 //!    after the push and finds the work. Only one pusher per sleep pays for the write.
 //!
-//! While the worker runs, pushes cost a mutex and no system call. Before it sleeps, a worker spins briefly on
+//! While the worker runs, pushes from other threads cost a mutex and no system call; its own green threads'
+//! spawns go to its lock-free ring (`local_queue.rs`). Before it sleeps, a worker spins briefly on
 //! its queues (`Worker::maintain`), because the eventfd write and the wake-up cost far more than a few
 //! microseconds of polling when work arrives in quick succession (spawn/join loops, ping-pong across workers).
 
@@ -19,6 +21,7 @@ use std::collections::VecDeque;
 use std::sync::atomic::{fence, AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
+use super::local_queue::LocalQueue;
 use crate::context;
 use crate::coroutine::NewTask;
 
@@ -28,7 +31,11 @@ pub(crate) struct WorkerHandle {
     index: usize,
     /// Slots of this worker's green threads unparked by other OS threads; drained by the worker.
     wakeups: Mutex<Vec<usize>>,
-    /// Green threads placed on this worker that have not started; any idle worker may steal from here.
+    /// Not-yet-started green threads spawned on this worker by its own green threads: a lock-free ring only
+    /// the worker pushes to and pops from, and idle workers steal half of (`local_queue.rs`).
+    new_tasks: LocalQueue<NewTask>,
+    /// Not-yet-started green threads placed here from other threads, and what overflows `new_tasks`; idle
+    /// workers may steal from here too.
     injector: Mutex<VecDeque<NewTask>>,
     /// Green threads placed on this worker on purpose, that no other worker steals: those serving an accepted
     /// connection, spread over the workers at accept time (see `net/accept.rs`). Started before the injector's.
@@ -49,6 +56,7 @@ impl WorkerHandle {
         WorkerHandle {
             index,
             wakeups: Mutex::new(Vec::new()),
+            new_tasks: LocalQueue::new(),
             injector: Mutex::new(VecDeque::new()),
             placed: Mutex::new(VecDeque::new()),
             sleeping: AtomicBool::new(false),
@@ -76,7 +84,7 @@ impl WorkerHandle {
         }
     }
 
-    /// Places a new green thread on this worker (it may be stolen before it starts).
+    /// Places a new green thread on this worker from another thread (it may be stolen before it starts).
     pub(crate) fn inject(&self, task: NewTask) {
         debug_assert!(task.thread().is_sendable(), "only Send green threads cross OS threads");
         lock(&self.injector).push_back(task);
@@ -90,6 +98,20 @@ impl WorkerHandle {
         debug_assert!(task.thread().is_sendable(), "only Send green threads cross OS threads");
         lock(&self.placed).push_back(task);
         self.notify();
+    }
+
+    /// Queues a new green thread spawned by one of this worker's own green threads, without a lock (it may
+    /// be stolen before it starts). Only this worker's OS thread may call it; it never needs a wake-up.
+    pub(crate) fn push_new_local(&self, task: NewTask) {
+        debug_assert!(task.thread().is_sendable(), "only Send green threads may be stolen");
+        if let Err(overflow) = self.new_tasks.push(task) {
+            lock(&self.injector).extend(overflow);
+        }
+    }
+
+    /// Takes the oldest of the green threads queued by [`push_new_local`](Self::push_new_local) (owner only).
+    pub(crate) fn pop_new_local(&self) -> Option<NewTask> {
+        self.new_tasks.pop()
     }
 
     /// Interrupts the worker if it sleeps (protocol step 1 and 3).
@@ -126,12 +148,12 @@ impl WorkerHandle {
 
     /// Whether another thread pushed work since the last look (a cheap check for the spin before sleeping).
     pub(crate) fn has_work(&self) -> bool {
-        !lock(&self.wakeups).is_empty() || !lock(&self.injector).is_empty() || !lock(&self.placed).is_empty()
+        !lock(&self.wakeups).is_empty() || self.has_new() || !lock(&self.placed).is_empty()
     }
 
     /// Whether not-yet-started green threads wait here (that an idle worker could steal).
     pub(crate) fn has_new(&self) -> bool {
-        !lock(&self.injector).is_empty()
+        !self.new_tasks.is_empty() || !lock(&self.injector).is_empty()
     }
 
     /// Whether any not-yet-started green thread waits here, stealable or placed for good.
@@ -152,21 +174,33 @@ impl WorkerHandle {
         }
     }
 
-    /// Takes up to `max` not-yet-started green threads: those placed for good first, then from the front of
-    /// the injector.
+    /// Takes up to `max` not-yet-started green threads (owner only): those placed for good first, then the
+    /// oldest of the ring, then from the front of the injector.
     pub(crate) fn take_new(&self, max: usize, into: &mut Vec<NewTask>) {
         let mut placed = lock(&self.placed);
         let n = placed.len().min(max);
         into.extend(placed.drain(..n));
         drop(placed);
-        let max = max - n;
-        let mut injector = lock(&self.injector);
-        let n = injector.len().min(max);
-        into.extend(injector.drain(..n));
+        while into.len() < max {
+            match self.new_tasks.pop() {
+                Some(task) => into.push(task),
+                None => break,
+            }
+        }
+        if into.len() < max {
+            let mut injector = lock(&self.injector);
+            let n = injector.len().min(max - into.len());
+            into.extend(injector.drain(..n));
+        }
     }
 
-    /// Steals half of the injector (at least one), for an idle worker.
-    pub(crate) fn steal_half(&self, into: &mut Vec<NewTask>) {
+    /// For the idle worker `thief` (called on its OS thread): takes half of this worker's ring into the
+    /// thief's own ring and returns one of them, or else half of this worker's injector (at least one).
+    pub(crate) fn steal_half(&self, thief: &WorkerHandle, into: &mut Vec<NewTask>) {
+        if let Some(task) = self.new_tasks.steal_into(&thief.new_tasks) {
+            into.push(task);
+            return;
+        }
         let mut injector = lock(&self.injector);
         let n = injector.len().div_ceil(2);
         // Steal from the back: the owner takes from the front, so the two rarely want the same tasks.

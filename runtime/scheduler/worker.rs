@@ -183,7 +183,11 @@ impl Worker {
             match next {
                 Some(Runnable::Resume(key)) => self.resume(key),
                 Some(Runnable::Start(task)) => self.start(task),
-                None => return ran,
+                // Nothing else to run: start the oldest green thread spawned here, straight from the ring.
+                None => match self.handle.pop_new_local() {
+                    Some(task) => self.start(task),
+                    None => return ran,
+                },
             }
         }
         BUDGET
@@ -339,7 +343,7 @@ impl Worker {
         let workers = self.runtime.workers();
         for offset in 1..workers.len() {
             let victim = &workers[(self.index() + offset) % workers.len()];
-            victim.steal_half(into);
+            victim.steal_half(&self.handle, into);
             if !into.is_empty() {
                 log::trace!(target: "green::scheduler", "worker {} stole {} from worker {}", self.index(), into.len(), victim.index());
                 return;
