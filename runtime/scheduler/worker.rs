@@ -214,7 +214,8 @@ impl Worker {
                 return;
             }
         };
-        thread.set_home(self.handle.clone(), self.tasks.borrow().vacant_key());
+        // SAFETY: this worker will run it, and it has not run yet.
+        unsafe { thread.set_home(self.handle.clone(), self.tasks.borrow().vacant_key()) };
         let key = self.tasks.borrow_mut().insert(Task::new(thread, stack, start));
         log::trace!(target: "green::scheduler", "worker {}: start green thread in slot {key}", self.index());
         self.resume(key);

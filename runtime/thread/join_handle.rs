@@ -16,7 +16,7 @@
 //! A green thread's [`Thread`] record (`thread.rs`) ends with a [`GreenBody`]:
 //!
 //! ```text
-//!   Thread record: header │ GreenPacket<T> { slot: ResultSlot<T>, scope, owners } │ closure: Option<F>
+//!   Thread record: header │ GreenPacket<T> { slot: ResultSlot<T>, scope, owners } │ closure: F
 //! ```
 //!
 //! The [`JoinHandle<T>`] keeps a `Thread` (the reference count) and a pointer to the `GreenPacket<T>` inside
@@ -32,6 +32,7 @@
 use std::any::Any;
 use std::cell::UnsafeCell;
 use std::fmt;
+use std::mem::ManuallyDrop;
 use std::panic::{self, AssertUnwindSafe};
 use std::ptr::NonNull;
 use std::sync::atomic::{AtomicU8, Ordering};
@@ -232,8 +233,9 @@ impl<T> GreenPacket<T> {
 pub(crate) struct GreenBody<F, T> {
     /// The result side, pointed to by the `JoinHandle`.
     packet: GreenPacket<T>,
-    /// The closure; taken once by [`Body::run`].
-    closure: UnsafeCell<Option<F>>,
+    /// The closure; taken once by [`Body::run`] (never dropped in place: a record whose body never ran, which
+    /// only a leaked task can be, leaks its closure rather than drop it after what it borrows).
+    closure: UnsafeCell<ManuallyDrop<F>>,
 }
 
 // SAFETY: the cells are never used concurrently: `closure` only by `Body::run`, called once by one thread;
@@ -249,7 +251,7 @@ impl<F, T> GreenBody<F, T> {
     pub(crate) fn new(closure: F, scope: Option<Arc<ScopeData>>) -> GreenBody<F, T> {
         GreenBody {
             packet: GreenPacket { slot: ResultSlot::new(), scope: UnsafeCell::new(scope), owners: AtomicU8::new(2) },
-            closure: UnsafeCell::new(Some(closure)),
+            closure: UnsafeCell::new(ManuallyDrop::new(closure)),
         }
     }
 
@@ -263,7 +265,7 @@ impl<F: FnOnce() -> T, T> Body for GreenBody<F, T> {
     fn run(&self, thread: &Thread, start: Start) {
         // SAFETY: `run` is called once, by one thread (the `Body::run` contract), and nothing else touches the
         // closure.
-        let f = unsafe { (*self.closure.get()).take() }.expect("a green thread runs once");
+        let f = unsafe { ManuallyDrop::take(&mut *self.closure.get()) };
         let result = match start {
             Ok(()) => panic::catch_unwind(AssertUnwindSafe(f)),
             // Never run: the closure's captures are dropped here, where a panic cannot escape. Like

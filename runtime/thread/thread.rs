@@ -1,10 +1,11 @@
 //! [`Thread`]: the handle to a green thread or an OS thread, and the raw park/unpark under [`crate::park`](mod@crate::park).
 
+use std::cell::UnsafeCell;
 use std::fmt;
 use std::num::NonZeroU64;
 use std::ptr::NonNull;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
-use std::sync::{Arc, OnceLock};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use crate::context;
@@ -48,8 +49,8 @@ pub struct Thread {
     header: NonNull<Header>,
 }
 
-// SAFETY: the header is shared through atomics and `OnceLock` (parker, home, reference count) or never changes
-// (id, name); the body is `Send + Sync` (the `Body` bound), and is reached only through its vtable.
+// SAFETY: the header is shared through atomics (parker, reference count), written once before it can be read
+// (home: see `Home::Green`) or never changes (id, name); the body is `Send + Sync` (the `Body` bound), and is reached only through its vtable.
 unsafe impl Send for Thread {}
 // SAFETY: see `Send`.
 unsafe impl Sync for Thread {}
@@ -142,10 +143,13 @@ enum Home {
     Os(std::thread::Thread),
     /// A green thread.
     Green {
-        /// Its worker's handle and its slot there: set once when it starts, never changed after, because a
-        /// started green thread never moves (DESIGN.md, soundness). Unset while it waits to start, when nobody
-        /// can have seen it park.
-        home: OnceLock<(Arc<WorkerHandle>, usize)>,
+        /// Its worker's handle, with `slot`: where it runs. Written once, by its worker before it first runs
+        /// (`set_home`), never changed after, because a started green thread never moves (DESIGN.md,
+        /// soundness). Read only by the green thread itself and by a waker that took it out of PARKED: its
+        /// park was published (AcqRel on the parker word) after the write, so no lock or `OnceLock` is needed.
+        worker: UnsafeCell<Option<Arc<WorkerHandle>>>,
+        /// Its slot in its worker's task slab, valid once `worker` is set (same rules).
+        slot: UnsafeCell<u32>,
         /// Usable stack bytes it asked for.
         stack_size: usize,
         /// True when its closure may cross to another OS thread (spawned with a `Send` closure); false for
@@ -169,7 +173,7 @@ impl Thread {
         sendable: bool,
         body: B,
     ) -> (Thread, NonNull<B>) {
-        let home = Home::Green { home: OnceLock::new(), stack_size, sendable };
+        let home = Home::Green { worker: UnsafeCell::new(None), slot: UnsafeCell::new(0), stack_size, sendable };
         let thread = Thread::with_record(name.map(String::into_boxed_str), home, body);
         // SAFETY: the record is a `Record<B>` (just made), alive while `thread` is.
         let body = unsafe { NonNull::from(&thread.header.cast::<Record<B>>().as_ref().body) };
@@ -321,19 +325,45 @@ impl Thread {
     fn schedule(&self) {
         match &self.header().home {
             Home::Os(thread) => thread.unpark(),
-            Home::Green { home, .. } => {
-                let (worker, key) = home.get().expect("a parked green thread has started on a worker");
+            Home::Green { .. } => {
+                // SAFETY: we took the thread out of PARKED, so it has started and published its home.
+                let (worker, key) = unsafe { self.green_home() };
                 log::trace!(target: "green::park", "unpark {} (worker {}, slot {key})", self.describe(), worker.index());
-                worker.wake(*key);
+                worker.wake(key);
             }
         }
     }
 
-    /// Records where a green thread runs; called once by its worker before it first runs.
-    pub(crate) fn set_home(&self, worker: Arc<WorkerHandle>, key: usize) {
-        if let Home::Green { home, .. } = &self.header().home {
-            let fresh = home.set((worker, key)).is_ok();
-            debug_assert!(fresh, "a green thread starts once");
+    /// The worker and slot of a started green thread.
+    ///
+    /// # Safety
+    /// The caller is the green thread itself, or took it out of PARKED (see `Home::Green`).
+    unsafe fn green_home(&self) -> (&Arc<WorkerHandle>, usize) {
+        match &self.header().home {
+            Home::Green { worker, slot, .. } => {
+                // SAFETY: written before the thread first ran and never again; the caller's access is ordered
+                // after that write (see above).
+                let (worker, slot) = unsafe { (&*worker.get(), *slot.get()) };
+                (worker.as_ref().expect("a started green thread has a home"), slot as usize)
+            }
+            Home::Os(_) => unreachable!("an OS thread has no worker"),
+        }
+    }
+
+    /// Records where a green thread runs.
+    ///
+    /// # Safety
+    /// Called once, by the worker that will run the green thread, before it first runs (nobody can read the
+    /// home before: see `Home::Green`).
+    pub(crate) unsafe fn set_home(&self, handle: Arc<WorkerHandle>, key: usize) {
+        if let Home::Green { worker, slot, .. } = &self.header().home {
+            let key = u32::try_from(key).expect("fewer than 2^32 green threads per worker");
+            // SAFETY: the caller guarantees no one else reads or writes these cells now.
+            unsafe {
+                debug_assert!((*worker.get()).is_none(), "a green thread starts once");
+                *worker.get() = Some(handle);
+                *slot.get() = key;
+            }
         }
     }
 
@@ -372,9 +402,10 @@ impl Thread {
         }
         // A pending token is consumed by `begin_park` below (one atomic operation instead of two).
         match &self.header().home {
-            Home::Green { home, .. } => {
-                let (_, key) = home.get().expect("a running green thread has a home");
-                park_green(parker, *key, deadline)
+            Home::Green { .. } => {
+                // SAFETY: only the thread itself calls `park_raw`.
+                let (_, key) = unsafe { self.green_home() };
+                park_green(parker, key, deadline)
             }
             Home::Os(_) => park_os(parker, deadline),
         }
@@ -612,4 +643,32 @@ pub fn park_timeout_ms(ms: u32) {
 #[track_caller]
 pub fn sleep_ms(ms: u32) {
     crate::sleep(Duration::from_millis(u64::from(ms)));
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::thread::join_handle::GreenBody;
+
+    /// Where a green thread's bytes go, besides its stack (DESIGN.md, "Performance"): run with `--nocapture`.
+    #[test]
+    fn record_sizes() {
+        use std::mem::size_of;
+        type Closure = Box<dyn FnOnce() -> u64>;
+        let record = size_of::<Record<GreenBody<Closure, u64>>>();
+        println!("Thread handle: {} bytes", size_of::<Thread>());
+        println!("record header: {} bytes", size_of::<Header>());
+        println!(
+            "  id {}, name {}, parker {}, home {}",
+            size_of::<ThreadId>(),
+            size_of::<Option<Box<str>>>(),
+            size_of::<Parker>(),
+            size_of::<Home>()
+        );
+        println!("green body (boxed closure, u64 result): {} bytes", size_of::<GreenBody<Closure, u64>>());
+        println!("record: {record} bytes");
+        println!("task in the slab: {} bytes", size_of::<crate::coroutine::Task>());
+        println!("running record on the stack: {} bytes", size_of::<crate::context::Running>());
+        assert_eq!(size_of::<Thread>(), 8);
+    }
 }
