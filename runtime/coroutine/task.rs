@@ -114,7 +114,13 @@ pub(crate) fn suspend(reason: Suspend) {
     assert!(!running.is_null(), "suspend outside a green thread");
     // SAFETY: `running` is the live record of the green thread executing this code (context.rs); it sits on
     // this coroutine's stack below this frame, so it is valid across the switch and after it.
-    let running = unsafe { &*running };
+    suspend_running(unsafe { &*running }, reason);
+}
+
+/// [`suspend`] for a caller that already holds the current green thread's record (one thread-local read
+/// less).
+pub(crate) fn suspend_running(running: &Running, reason: Suspend) {
+    debug_assert!(std::ptr::eq(context::running(), running), "only the running green thread suspends itself");
     /// Re-enters the context after the switch back in.
     struct Reenter<'a> {
         /// The green thread switching back in.

@@ -613,12 +613,16 @@ pub fn park_timeout(timeout: Duration) {
 /// });
 /// ```
 pub fn yield_now() {
-    if context::in_green_thread() {
-        coroutine::suspend(Suspend::Yield);
-        park::shutdown_point();
-    } else {
+    let running = context::running();
+    if running.is_null() {
         std::thread::yield_now();
+        return;
     }
+    // SAFETY: a non-null `running` is the record of the green thread executing this code, on its own stack
+    // below this frame (context.rs), so it stays valid across the switch.
+    let running = unsafe { &*running };
+    coroutine::task::suspend_running(running, Suspend::Yield);
+    park::check_shutdown(&running.local);
 }
 
 /// Like [`park_timeout`] with a timeout in milliseconds; deprecated as `std`'s is.
