@@ -1,6 +1,7 @@
 //! [`Thread`]: the handle to a green thread or an OS thread, and the raw park/unpark under [`crate::park`](mod@crate::park).
 
-use std::cell::UnsafeCell;
+use std::alloc::Layout;
+use std::cell::{RefCell, UnsafeCell};
 use std::fmt;
 use std::num::NonZeroU64;
 use std::ptr::NonNull;
@@ -115,10 +116,88 @@ unsafe fn run_body<B: Body>(header: NonNull<Header>, thread: &Thread, start: Sta
 }
 
 /// # Safety
-/// `header` must be the header of a `Record<B>` made by `Box::into_raw`, that nobody uses any more.
+/// `header` must be the header of a `Record<B>` made by `Thread::with_record`, that nobody uses any more.
 unsafe fn free_record<B>(header: NonNull<Header>) {
-    // SAFETY: see above; the cast is valid because `Record` is `repr(C)` with the header first.
-    drop(unsafe { Box::from_raw(header.cast::<Record<B>>().as_ptr()) });
+    let record = header.cast::<Record<B>>();
+    // SAFETY: see above; the cast is valid because `Record` is `repr(C)` with the header first. Dropped before
+    // the memory goes back: the drop may run arbitrary code (a worker handle's last reference), which may
+    // spawn and so use the spare records.
+    unsafe { std::ptr::drop_in_place(record.as_ptr()) };
+    // SAFETY: allocated by `SpareRecords::allocate` with this layout, and its value is dropped.
+    unsafe { SpareRecords::deallocate(record.cast(), Layout::new::<Record<B>>()) };
+}
+
+/// Record sizes this OS thread keeps spare memory for.
+const SPARE_LAYOUTS: usize = 4;
+/// Spare records kept per size.
+const SPARE_PER_LAYOUT: usize = 1024;
+
+thread_local! {
+    /// This OS thread's [`SpareRecords`].
+    static SPARE_RECORDS: RefCell<SpareRecords> = const { RefCell::new(SpareRecords { layouts: Vec::new() }) };
+}
+
+/// Memory of freed thread records, kept by the OS thread that freed them for its next spawns, by layout (a
+/// record's size depends on its closure's type): Go's per-processor free list of goroutine records. A burst
+/// of spawns and joins then reuses the same blocks instead of going through malloc's bins, which cost about a
+/// quarter of a spawn+join when a batch outgrows malloc's small per-thread cache (measured with callgrind in
+/// batches of 1,000: ~380 of ~1,480 instructions). Bounded: [`SPARE_LAYOUTS`] sizes of [`SPARE_PER_LAYOUT`]
+/// blocks each, freed when the OS thread exits.
+struct SpareRecords {
+    /// Up to [`SPARE_LAYOUTS`] layouts, each with its spare blocks (allocated with that layout, holding no value).
+    layouts: Vec<(Layout, Vec<NonNull<u8>>)>,
+}
+
+impl SpareRecords {
+    /// Memory for a record of `layout`: a spare block of this thread, or a new allocation.
+    fn allocate(layout: Layout) -> NonNull<u8> {
+        let spare = SPARE_RECORDS.try_with(|spare| {
+            let mut spare = spare.borrow_mut();
+            spare.layouts.iter_mut().find(|(known, _)| *known == layout).and_then(|(_, blocks)| blocks.pop())
+        });
+        if let Ok(Some(block)) = spare {
+            return block;
+        }
+        // SAFETY: a record's layout is never zero-sized (the header is not).
+        let block = unsafe { std::alloc::alloc(layout) };
+        NonNull::new(block).unwrap_or_else(|| std::alloc::handle_alloc_error(layout))
+    }
+
+    /// Gives back the memory of a record: kept as a spare if there is room, else freed.
+    ///
+    /// # Safety
+    /// `block` was returned by [`allocate`](Self::allocate) for `layout`, holds no value any more, and is not
+    /// used after this call.
+    unsafe fn deallocate(block: NonNull<u8>, layout: Layout) {
+        let kept = SPARE_RECORDS.try_with(|spare| {
+            let mut spare = spare.borrow_mut();
+            if !spare.layouts.iter().any(|(known, _)| *known == layout) && spare.layouts.len() < SPARE_LAYOUTS {
+                spare.layouts.push((layout, Vec::new()));
+            }
+            match spare.layouts.iter_mut().find(|(known, _)| *known == layout) {
+                Some((_, blocks)) if blocks.len() < SPARE_PER_LAYOUT => {
+                    blocks.push(block);
+                    true
+                }
+                _ => false,
+            }
+        });
+        if kept != Ok(true) {
+            // SAFETY: the caller guarantees `block` came from `allocate` with `layout`, i.e. from `alloc`.
+            unsafe { std::alloc::dealloc(block.as_ptr(), layout) };
+        }
+    }
+}
+
+impl Drop for SpareRecords {
+    fn drop(&mut self) {
+        for (layout, blocks) in self.layouts.drain(..) {
+            for block in blocks {
+                // SAFETY: spare blocks come from `alloc` with their layout and hold no value.
+                unsafe { std::alloc::dealloc(block.as_ptr(), layout) };
+            }
+        }
+    }
 }
 
 /// The part of a thread's record that depends on its closure's type, seen without that type.
@@ -196,9 +275,11 @@ impl Thread {
             parker: Parker::new(),
             home,
         };
-        let record = Box::into_raw(Box::new(Record { header, body }));
-        // SAFETY: `Box::into_raw` never returns null; the header is the record's first field (`repr(C)`).
-        Thread { header: unsafe { NonNull::new_unchecked(record) }.cast() }
+        let record = SpareRecords::allocate(Layout::new::<Record<B>>()).cast::<Record<B>>();
+        // SAFETY: the block is valid for writes of a `Record<B>` (allocated with its layout) and holds no value.
+        unsafe { record.as_ptr().write(Record { header, body }) };
+        // The header is the record's first field (`repr(C)`).
+        Thread { header: record.cast() }
     }
 
     fn header(&self) -> &Header {
