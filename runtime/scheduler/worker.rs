@@ -3,8 +3,9 @@
 //! # The loop
 //! ```text
 //! loop {
-//!     run up to BUDGET runnables from the local queue        (each: switch in, run until park/yield/end)
-//!     drain wake-ups from other threads; take new green threads from the injector; steal if idle
+//!     run up to BUDGET runnables from the local queue        (each: switch in, run until park/yield/end);
+//!         when it is empty, start the oldest new green thread of this worker's ring
+//!     drain wake-ups from other threads; take new green threads from the ring and the injector; steal if idle
 //!     fire due timers
 //!     busy? poll the reactor without blocking : sleep in epoll_wait until the next timer or a wake
 //! }
@@ -15,7 +16,9 @@
 //! - `tasks`: every started, unfinished green thread of this worker, by slot. A slot is reused only after its
 //!   green thread finished, and a green thread is in the run queue at most once (the parker word guarantees it),
 //!   so a `Resume(slot)` always names the right one.
-//! - `run_queue`: FIFO of runnables, local to this OS thread.
+//! - `run_queue`: FIFO of runnables, local to this OS thread: resumed green threads, `spawn_local`s, and new
+//!   green threads moved from the handle's ring and injector (in batches, so a worker whose green threads keep
+//!   yielding still starts new ones).
 //! - `timers`: deadlines of parked green threads, mapping to their slots.
 //!
 //! # Ownership
