@@ -293,8 +293,7 @@ fn cancelling_many_waiters_under_load_loses_no_section_and_no_lock() {
                     green::spawn(move || {
                         for _ in 0..50 {
                             let mut guard = mutex.lock().unwrap();
-                            // `yield_now` is a cancellation point: shielded, so that `lock` stays the only one.
-                            green::uncancellable(green::yield_now);
+                            green::yield_now();
                             *guard += 1;
                             sections.fetch_add(1, Ordering::Relaxed);
                         }
