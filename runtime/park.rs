@@ -239,11 +239,22 @@ impl Parker {
 /// expired — unless something holds the interruption off (see the module docs).
 ///
 /// Called on entry to and exit from every park: the cancellation points of `green`.
+/// Inlined: the common case (nothing could interrupt) is two loads.
+#[inline]
 fn check_interrupts(local: &context::Local) {
+    if local.thread.parker().cancel.load(Ordering::Relaxed) != 0 || !local.scopes.borrow().deadlines.is_empty() {
+        check_interrupts_slow(local);
+    }
+}
+
+/// [`check_interrupts`] when something might interrupt.
+#[cold]
+#[inline(never)]
+fn check_interrupts_slow(local: &context::Local) {
     let cancel = local.thread.parker().cancel.load(Ordering::Relaxed);
     let scopes = local.scopes.borrow();
     if cancel == 0 && scopes.deadlines.is_empty() {
-        return; // the common case: nothing could interrupt
+        return;
     }
     if scopes.lending > 0 || local.is_unwinding() {
         return;
@@ -283,15 +294,20 @@ fn check_interrupts(local: &context::Local) {
 pub(crate) fn park_until(deadline: Option<Instant>) -> Wake {
     let location = Location::caller();
     context::with_local(|local| {
-        check_interrupts(local);
-        // Only a scope that can interrupt this park bounds it: a shielded park bounded by an expired scope
-        // would return at once, forever.
-        let scope_deadline = interrupting_deadline(local);
-        let wake_at = match (deadline, scope_deadline) {
-            (Some(a), Some(b)) => Some(a.min(b)),
-            (a, b) => a.or(b),
-        };
         let parker = local.thread.parker();
+        // The common case, checked once: nothing could interrupt this park or bound it.
+        let quiet = parker.cancel.load(Ordering::Relaxed) == 0 && local.scopes.borrow().deadlines.is_empty();
+        let wake_at = if quiet {
+            deadline
+        } else {
+            check_interrupts(local);
+            // Only a scope that can interrupt this park bounds it: a shielded park bounded by an expired scope
+            // would return at once, forever.
+            match (deadline, interrupting_deadline(local)) {
+                (Some(a), Some(b)) => Some(a.min(b)),
+                (a, b) => a.or(b),
+            }
+        };
         log::trace!(
             target: "green::park",
             "{} parks at {location}{}",
@@ -333,17 +349,16 @@ pub(crate) fn interruption_point() {
     context::with_local(check_interrupts);
 }
 
-/// Unwinds the current thread if its runtime shuts down and nothing holds that off: the check `yield_now`
+/// Unwinds the thread of `local` if its runtime shuts down and nothing holds that off: the check `yield_now`
 /// makes, so a loop that only yields cannot keep its runtime from shutting down. (`yield_now` is not a
 /// cancellation point otherwise: like std's it never unwinds, so a lock held across it stays consistent.)
-pub(crate) fn shutdown_point() {
-    context::with_local(|local| {
-        if local.thread.parker().is_shutdown_requested() && local.scopes.borrow().lending == 0 && !local.is_unwinding()
-        {
-            log::debug!(target: "green::park", "{} unwinds at a yield: its runtime shuts down", local.thread.describe());
-            context::resume_unwind(Box::new(Cancelled));
-        }
-    });
+/// Inlined: the common case is one load.
+#[inline]
+pub(crate) fn check_shutdown(local: &context::Local) {
+    if local.thread.parker().is_shutdown_requested() && local.scopes.borrow().lending == 0 && !local.is_unwinding() {
+        log::debug!(target: "green::park", "{} unwinds at a yield: its runtime shuts down", local.thread.describe());
+        context::resume_unwind(Box::new(Cancelled));
+    }
 }
 
 /// Which of the two shields a section raises.

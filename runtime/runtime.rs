@@ -5,11 +5,11 @@
 //! keep: the workers' handles for placement, the shutdown flag and the configuration.
 //!
 //! # Placement
-//! A new green thread whose closure is `Send` goes to the injector of the spawning worker (or, from outside
-//! the runtime, of the next worker in round-robin order). An idle worker steals half of another's injector, so
-//! new work spreads while started green threads never move. The green thread spawned right after an accept
-//! (one per connection, long-lived) is placed round-robin instead, where no idle worker steals it: see
-//! `net/accept.rs`. `spawn_local` puts it on the current worker's
+//! A new green thread whose closure is `Send` goes to the spawning worker's lock-free ring (or, from outside
+//! the runtime, to the injector of the next worker in round-robin order). An idle worker steals half of
+//! another's ring or injector, so new work spreads while started green threads never move. The green thread
+//! spawned right after an accept (one per connection, long-lived) is placed round-robin instead, where no idle
+//! worker steals it: see `net/accept.rs`. `spawn_local` puts it on the current worker's
 //! local queue, where nobody can steal it.
 
 use std::io;
@@ -63,17 +63,17 @@ impl RuntimeShared {
                     log::trace!(
                         target: "green::runtime",
                         "spawn {} on worker {index}: a connection just accepted, placed in turn for balance",
-                        task.thread.describe()
+                        task.thread().describe()
                     );
                     self.workers[index].inject_placed(task);
                 } else {
                     log::trace!(
                         target: "green::runtime",
                         "spawn {} on worker {} (the spawner's own): an idle worker may steal it before it starts",
-                        task.thread.describe(),
+                        task.thread().describe(),
                         worker.index()
                     );
-                    worker.handle().inject(task);
+                    worker.handle().push_new_local(task);
                     self.notify_idle(worker.index());
                 }
                 None
@@ -88,7 +88,7 @@ impl RuntimeShared {
             log::trace!(
                 target: "green::runtime",
                 "spawn {} on worker {index}: from outside the runtime, workers in turn",
-                task.thread.describe()
+                task.thread().describe()
             );
             self.workers[index].inject(task);
         }

@@ -284,6 +284,9 @@ fn cancelling_many_waiters_under_load_loses_no_section_and_no_lock() {
         rt.block_on(|| {
             let mutex = Arc::new(Mutex::new(0u64));
             let sections = Arc::new(AtomicUsize::new(0));
+            // Held until the first cancellation is in, so at least one contender is cancelled before it can
+            // finish (in release builds all could otherwise finish before `cancel` reaches them).
+            let mut gate = Some(mutex.lock().unwrap());
             let handles: Vec<_> = (0..200)
                 .map(|_| {
                     let (mutex, sections) = (mutex.clone(), sections.clone());
@@ -301,6 +304,7 @@ fn cancelling_many_waiters_under_load_loses_no_section_and_no_lock() {
                 if i % 2 == 0 {
                     handle.cancel();
                 }
+                drop(gate.take());
                 if i % 10 == 0 {
                     green::sleep(Duration::from_micros(300));
                 }

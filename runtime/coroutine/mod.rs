@@ -3,7 +3,9 @@
 //! A green thread is a corosensei [`Coroutine`](corosensei::Coroutine) on a [`GuardedStack`] taken from its
 //! worker's [`StackPool`]. The worker loop resumes it; it runs until it calls [`suspend`] (to park or yield) or
 //! returns. All switches go between a green thread and its worker loop, never directly between two green
-//! threads: the worker decides what runs next.
+//! threads: the worker decides what runs next. (corosensei's switch is asymmetric: a coroutine resumed from
+//! inside another one suspends back into it, so a direct green-to-green switch would nest stacks; see
+//! DESIGN.md, "Performance", for what the loop costs.)
 //!
 //! ```text
 //!   worker loop (OS thread stack)            green thread (its own stack)

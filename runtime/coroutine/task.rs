@@ -18,60 +18,73 @@ pub(crate) enum Suspend {
     Yield,
 }
 
-/// A green thread's body as the scheduler sees it. `Ok(())` runs the user's closure; `Err(payload)` finishes
-/// the green thread with that error without running it (cancelled before start, or no stack): the closure is
-/// dropped then, inside the call, and a panic of its drop becomes the result. Dropping it uncalled finishes
-/// the green thread as [`Cancelled`](crate::Cancelled).
-pub(crate) type Main = Box<dyn FnOnce(Start)>;
-
-/// How a green thread's body is started: `Ok(())` to run it, `Err(payload)` to finish it without running.
+/// How a green thread's body is started: `Ok(())` to run its closure, `Err(payload)` to finish it with that
+/// error without running it (cancelled before start, or no stack): the closure is dropped then, inside the
+/// call, and a panic of its drop becomes the result.
 pub(crate) type Start = Result<(), Box<dyn Any + Send>>;
 
-/// A green thread that has not started: it may still be placed on any worker.
+/// A green thread that has not started: it may still be placed on any worker (if its closure is `Send`).
+///
+/// It is the green thread's record itself ([`Thread`]: header, closure and result slot in one allocation),
+/// owned as "the green thread" until it starts. Dropping it unstarted finishes the green thread as
+/// [`Cancelled`](crate::Cancelled) (its closure is dropped where the task is).
 pub(crate) struct NewTask {
-    /// Its handle, created at spawn so `JoinHandle::thread` works before it starts.
-    pub(crate) thread: Thread,
-    /// Its body.
-    pub(crate) main: Main,
-    /// Usable stack bytes it asked for.
-    pub(crate) stack_size: usize,
-    /// True when `main` may cross to another OS thread (spawned with a `Send` closure); false for
-    /// `spawn_local`, whose tasks stay in their worker's local queue.
-    pub(crate) sendable: bool,
+    /// The record; `None` only once it was taken to start.
+    thread: Option<Thread>,
 }
 
-// SAFETY: a `NewTask` crosses OS threads only through a worker's injector, and `Worker::inject` accepts only
-// tasks with `sendable == true`, whose `main` was built from a `Send` closure and `Send` captures by
-// `Builder::spawn`. Tasks from `spawn_local` (sendable == false) go to the local run queue of the worker that
-// created them and never leave that OS thread.
-unsafe impl Send for NewTask {}
+impl NewTask {
+    /// The task of the green thread `thread`, which has not run.
+    pub(crate) fn new(thread: Thread) -> NewTask {
+        NewTask { thread: Some(thread) }
+    }
+
+    /// The green thread's handle.
+    pub(crate) fn thread(&self) -> &Thread {
+        self.thread.as_ref().expect("a task is taken only to start")
+    }
+
+    /// Takes the record out to start it: from now on, whoever has it must call [`Thread::run_body`] once.
+    pub(crate) fn into_thread(mut self) -> Thread {
+        self.thread.take().expect("a task is taken only to start")
+    }
+}
+
+impl Drop for NewTask {
+    fn drop(&mut self) {
+        if let Some(thread) = self.thread.take() {
+            thread.run_body(Err(Box::new(crate::Cancelled)));
+        }
+    }
+}
 
 /// The coroutine type of every green thread.
 pub(crate) type GreenCoroutine = Coroutine<(), Suspend, (), GuardedStack>;
 
 /// A started green thread, owned by its worker's task slab until it finishes.
 pub(crate) struct Task {
-    /// The suspended coroutine; `None` only while the worker has it out to resume it.
-    pub(crate) coroutine: Option<GreenCoroutine>,
+    /// The coroutine, suspended unless `running`.
+    pub(crate) coroutine: GreenCoroutine,
+    /// True while the worker has switched into it (a green thread is resumed by one switch at a time).
+    pub(crate) running: bool,
     /// Its handle (the timer wheel finds the parker word through it).
     pub(crate) thread: Thread,
 }
 
 impl Task {
-    /// Builds the coroutine for `task` on `stack`; it will call the body with `start`. It does not run until the
-    /// worker resumes it. A green thread cancelled before it started still gets one, so the drop of its closure
-    /// runs as a green thread (it may block or panic like any green code).
-    pub(crate) fn new(task: NewTask, stack: GuardedStack, start: Start) -> Task {
+    /// Builds the coroutine for the green thread `thread` on `stack`; it will run the body with `start`. It does
+    /// not run until the worker resumes it. A green thread cancelled before it started still gets one, so the
+    /// drop of its closure runs as a green thread (it may block or panic like any green code).
+    pub(crate) fn new(thread: Thread, stack: GuardedStack, start: Start) -> Task {
         let guard = stack.guard_range();
-        let thread = task.thread.clone();
-        let main = task.main;
+        let record = thread.clone();
         let coroutine = Coroutine::with_stack(stack, move |yielder: &Yielder<(), Suspend>, ()| {
-            let running = Running { local: Local::new(task.thread), yielder, guard };
+            let running = Running { local: Local::new(thread), yielder, guard };
             context::enter(&running);
             let _leave = Leave;
-            main(start);
+            running.local.thread.run_body(start);
         });
-        Task { coroutine: Some(coroutine), thread }
+        Task { coroutine, running: false, thread: record }
     }
 
     /// Resumes the coroutine until it suspends (`Some(reason)`) or finishes (`None`).
@@ -101,7 +114,13 @@ pub(crate) fn suspend(reason: Suspend) {
     assert!(!running.is_null(), "suspend outside a green thread");
     // SAFETY: `running` is the live record of the green thread executing this code (context.rs); it sits on
     // this coroutine's stack below this frame, so it is valid across the switch and after it.
-    let running = unsafe { &*running };
+    suspend_running(unsafe { &*running }, reason);
+}
+
+/// [`suspend`] for a caller that already holds the current green thread's record (one thread-local read
+/// less).
+pub(crate) fn suspend_running(running: &Running, reason: Suspend) {
+    debug_assert!(std::ptr::eq(context::running(), running), "only the running green thread suspends itself");
     /// Re-enters the context after the switch back in.
     struct Reenter<'a> {
         /// The green thread switching back in.

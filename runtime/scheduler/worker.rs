@@ -3,8 +3,9 @@
 //! # The loop
 //! ```text
 //! loop {
-//!     run up to BUDGET runnables from the local queue        (each: switch in, run until park/yield/end)
-//!     drain wake-ups from other threads; take new green threads from the injector; steal if idle
+//!     run up to BUDGET runnables from the local queue        (each: switch in, run until park/yield/end);
+//!         when it is empty, start the oldest new green thread of this worker's ring
+//!     drain wake-ups from other threads; take new green threads from the ring and the injector; steal if idle
 //!     fire due timers
 //!     busy? poll the reactor without blocking : sleep in epoll_wait until the next timer or a wake
 //! }
@@ -15,7 +16,9 @@
 //! - `tasks`: every started, unfinished green thread of this worker, by slot. A slot is reused only after its
 //!   green thread finished, and a green thread is in the run queue at most once (the parker word guarantees it),
 //!   so a `Resume(slot)` always names the right one.
-//! - `run_queue`: FIFO of runnables, local to this OS thread.
+//! - `run_queue`: FIFO of runnables, local to this OS thread: resumed green threads, `spawn_local`s, and new
+//!   green threads moved from the handle's ring and injector (in batches, so a worker whose green threads keep
+//!   yielding still starts new ones).
 //! - `timers`: deadlines of parked green threads, mapping to their slots.
 //!
 //! # Ownership
@@ -183,7 +186,11 @@ impl Worker {
             match next {
                 Some(Runnable::Resume(key)) => self.resume(key),
                 Some(Runnable::Start(task)) => self.start(task),
-                None => return ran,
+                // Nothing else to run: start the oldest green thread spawned here, straight from the ring.
+                None => match self.handle.pop_new_local() {
+                    Some(task) => self.start(task),
+                    None => return ran,
+                },
             }
         }
         BUDGET
@@ -192,40 +199,54 @@ impl Worker {
     /// Starts a new green thread: takes a stack, creates its coroutine, switches in. One cancelled before it
     /// started (or during shutdown) runs only to drop its closure.
     fn start(&self, task: NewTask) {
-        let start: Start = if task.thread.is_cancel_requested() || self.shutting_down.get() {
-            log::trace!(target: "green::scheduler", "worker {}: {} cancelled before start", self.index(), task.thread.describe());
+        let thread = task.into_thread();
+        let start: Start = if thread.is_cancel_requested() || self.shutting_down.get() {
+            log::trace!(target: "green::scheduler", "worker {}: {} cancelled before start", self.index(), thread.describe());
             Err(Box::new(crate::Cancelled))
         } else {
             Ok(())
         };
-        let stack = self.stacks.borrow_mut().get(task.stack_size);
+        let stack = self.stacks.borrow_mut().get(thread.stack_size());
         let stack = match stack {
             Ok(stack) => stack,
             Err(error) => {
-                log::error!(target: "green::scheduler", "{} cannot start: {error}", task.thread.describe());
+                log::error!(target: "green::scheduler", "{} cannot start: {error}", thread.describe());
                 // No stack to drop the closure on: it is dropped here, on the worker loop, where a panic is
                 // caught by the body (a drop that blocks would block the worker).
-                (task.main)(Err(start.err().unwrap_or_else(|| Box::new(error))));
+                thread.run_body(Err(start.err().unwrap_or_else(|| Box::new(error))));
                 return;
             }
         };
-        let thread = task.thread.clone();
-        let key = self.tasks.borrow_mut().insert(Task::new(task, stack, start));
-        thread.set_home(self.handle.clone(), key);
-        log::trace!(target: "green::scheduler", "worker {}: start {} in slot {key}", self.index(), thread.describe());
+        // SAFETY: this worker will run it, and it has not run yet.
+        unsafe { thread.set_home(self.handle.clone(), self.tasks.borrow().vacant_key()) };
+        let key = self.tasks.borrow_mut().insert(Task::new(thread, stack, start));
+        log::trace!(target: "green::scheduler", "worker {}: start green thread in slot {key}", self.index());
         self.resume(key);
     }
 
     /// Switches into the green thread in `key` and handles why it came back.
+    ///
+    /// The coroutine is resumed where it lies in the slab, through a pointer, instead of being moved out and
+    /// back (a few dozen bytes copied twice per switch): the slab's storage cannot move meanwhile, because only
+    /// this loop inserts into it (`start`) or removes from it (below, after the switch back), and neither runs
+    /// while a green thread does.
     fn resume(&self, key: usize) {
-        let mut coroutine = {
+        let task: *mut Task = {
             let mut tasks = self.tasks.borrow_mut();
-            tasks[key].coroutine.take().expect("a runnable green thread is not already running")
+            let task = &mut tasks[key];
+            assert!(!task.running, "a runnable green thread is not already running");
+            task.running = true;
+            task
         };
         log::trace!(target: "green::scheduler", "worker {}: switch to slot {key}", self.index());
-        match Task::resume(&mut coroutine) {
+        // SAFETY: `task` points into the slab, which is neither grown nor shrunk until we are back (see above),
+        // and no other reference to this task is used meanwhile: green threads never reach the slab, and the
+        // `running` flag keeps a second resume of the same slot out.
+        let reason = Task::resume(unsafe { &mut (*task).coroutine });
+        match reason {
             Some(reason) => {
-                self.tasks.borrow_mut()[key].coroutine = Some(coroutine);
+                // SAFETY: as above; the green thread has switched out, so the loop is again the only user.
+                unsafe { (*task).running = false };
                 log::trace!(target: "green::scheduler", "worker {}: slot {key} {reason:?}", self.index());
                 if reason == Suspend::Yield {
                     self.push_resume(key);
@@ -234,7 +255,7 @@ impl Worker {
             None => {
                 let task = self.tasks.borrow_mut().remove(key);
                 log::trace!(target: "green::scheduler", "worker {}: {} ended (slot {key})", self.index(), task.thread.describe());
-                self.stacks.borrow_mut().put(coroutine.into_stack());
+                self.stacks.borrow_mut().put(task.coroutine.into_stack());
             }
         }
     }
@@ -326,7 +347,7 @@ impl Worker {
         let workers = self.runtime.workers();
         for offset in 1..workers.len() {
             let victim = &workers[(self.index() + offset) % workers.len()];
-            victim.steal_half(into);
+            victim.steal_half(&self.handle, into);
             if !into.is_empty() {
                 log::trace!(target: "green::scheduler", "worker {} stole {} from worker {}", self.index(), into.len(), victim.index());
                 return;

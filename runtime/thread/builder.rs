@@ -1,14 +1,14 @@
 //! [`Builder`] and the `spawn` functions: how a closure becomes a [`NewTask`] and a [`JoinHandle`].
 
 use std::io;
-use std::panic::{self, AssertUnwindSafe};
+use std::panic;
+use std::ptr::NonNull;
 use std::sync::Arc;
 
-use super::join_handle::Packet;
+use super::join_handle::GreenBody;
 use super::scope::ScopeData;
 use super::{JoinHandle, Thread};
 use crate::context;
-use crate::coroutine::task::{Main, Start};
 use crate::coroutine::NewTask;
 use crate::runtime::{self, RuntimeShared};
 
@@ -131,7 +131,7 @@ impl Builder {
             // SAFETY: 'static as above. `sendable` is false: the task goes to this worker's local queue and
             // never leaves this OS thread.
             let (task, handle) = unsafe { self.build(worker.runtime().stack_size(), f, None, false) }?;
-            log::trace!(target: "green::runtime", "spawn_local {} on worker {} (the spawner's own, for good: its closure need not be Send)", task.thread.describe(), worker.index());
+            log::trace!(target: "green::runtime", "spawn_local {} on worker {} (the spawner's own, for good: its closure need not be Send)", task.thread().describe(), worker.index());
             worker.push_new(task);
             Ok(handle)
         })
@@ -186,29 +186,13 @@ impl Builder {
         }
         let stack_size = self.stack_size.unwrap_or(default_stack_size);
         crate::coroutine::stack::check_capacity(stack_size)?;
-        let thread = Thread::new_green(self.name);
-        let packet = Arc::new(Packet::new(thread.clone(), scope));
-        let finisher = Finisher(Some(packet.clone()));
-        let main = move |start: Start| {
-            let result = match start {
-                Ok(()) => panic::catch_unwind(AssertUnwindSafe(f)),
-                // Never run: the closure's captures are dropped here, where a panic cannot escape. Like
-                // destructors during unwinding, nothing interrupts them (the cancellation has taken effect).
-                Err(payload) => match panic::catch_unwind(AssertUnwindSafe(move || crate::park::lending(|| drop(f)))) {
-                    Ok(()) => Err(payload),
-                    Err(panic) => Err(panic),
-                },
-            };
-            let mut result = result;
-            destroy_locals(&mut result);
-            finisher.finish(result);
-        };
-        let main: Box<dyn FnOnce(Start) + 'a> = Box::new(main);
-        // SAFETY: the caller guarantees the borrows outlive the green thread; erasing the lifetime only lets
-        // the scheduler hold the box, which it runs or drops before the packet (and so the scope) is released.
-        let main: Main = unsafe { std::mem::transmute::<_, Main>(main) };
-        let task = NewTask { thread, main, stack_size, sendable };
-        Ok((task, JoinHandle::new(packet)))
+        // SAFETY: the caller guarantees the borrows of `f` and `T` outlive their use, and `Send` when
+        // `sendable`; the body takes its borrowing parts out before the scope is told (join_handle.rs).
+        let (thread, body) = unsafe { Thread::new_green(self.name, stack_size, sendable, GreenBody::new(f, scope)) };
+        // SAFETY: `body` points into `thread`'s record, alive as long as the clone the handle keeps; this is the
+        // one handle its owner count reserved.
+        let handle = unsafe { JoinHandle::new(thread.clone(), NonNull::from(body.as_ref().packet())) };
+        Ok((NewTask::new(thread), handle))
     }
 }
 
@@ -216,7 +200,7 @@ impl Builder {
 /// when `join` returns); a destructor's panic becomes the green thread's result if it had none. Costs one look
 /// at the context for a green thread that used none.
 #[inline]
-fn destroy_locals<T>(result: &mut std::thread::Result<T>) {
+pub(super) fn destroy_locals<T>(result: &mut std::thread::Result<T>) {
     if super::local::current_has_values() {
         destroy_locals_slow(result);
     }
@@ -228,26 +212,6 @@ fn destroy_locals_slow<T>(result: &mut std::thread::Result<T>) {
     if let Err(payload) = panic::catch_unwind(|| crate::park::lending(super::local::destroy_current)) {
         if result.is_ok() {
             *result = Err(payload);
-        }
-    }
-}
-
-/// Delivers the green thread's result; if the body is dropped without running (runtime shutdown), delivers
-/// [`Cancelled`](crate::Cancelled) so no joiner waits forever.
-struct Finisher<T>(Option<Arc<Packet<T>>>);
-
-impl<T> Finisher<T> {
-    fn finish(mut self, result: std::thread::Result<T>) {
-        if let Some(packet) = self.0.take() {
-            packet.finish(result);
-        }
-    }
-}
-
-impl<T> Drop for Finisher<T> {
-    fn drop(&mut self) {
-        if let Some(packet) = self.0.take() {
-            packet.finish(Err(Box::new(crate::Cancelled)));
         }
     }
 }
