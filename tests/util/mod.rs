@@ -119,6 +119,8 @@ impl Drop for Lender {
     fn drop(&mut self) {
         self.0 .0.store(true, std::sync::atomic::Ordering::SeqCst);
     }
+}
+
 /// Whether this kernel accepts `madvise(MADV_GUARD_INSTALL)` (Linux 6.13 and later), tried on a scratch
 /// mapping: where it does, green thread stacks come from arenas and cost no memory mapping each.
 pub fn kernel_has_guard_markers() -> bool {
