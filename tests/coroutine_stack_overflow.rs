@@ -130,14 +130,14 @@ fn the_variable_selects_the_kind_of_stack() {
         let count = stdout.lines().find_map(|line| Some(line.split_once("MAPPINGS ")?.1));
         count.and_then(|count| count.trim().parse().ok()).unwrap_or_else(|| panic!("no count: {stdout}\n{stderr}"))
     };
-    // Two memory areas per stack.
+    // Two memory areas per stack (neighbouring ones may merge now and then).
     let protected = mappings(true);
-    assert!(protected >= 4000, "2,000 mprotect stacks added only {protected} mappings");
+    assert!(protected >= 3000, "2,000 mprotect stacks added only {protected} mappings");
     let default = mappings(false);
     if util::kernel_has_guard_markers() {
         assert!(default < 100, "2,000 arena stacks added {default} mappings");
     } else {
         eprintln!("this kernel has no MADV_GUARD_INSTALL: both runs use mprotect guards");
-        assert!(default >= 4000, "{default}");
+        assert!(default >= 3000, "{default}");
     }
 }
