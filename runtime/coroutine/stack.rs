@@ -122,8 +122,8 @@ impl GuardedStack {
     /// [`usable_size`](Self::usable_size) reports the result. The memory is reserved, not committed: pages
     /// become resident when first touched.
     ///
-    /// With installed guards, a slot never used before costs one system call (`madvise`), a slot given back
-    /// earlier none, and a new arena one `mmap` more. With `mprotect` guards every stack costs two system calls
+    /// With installed guards, a stack costs no system call but once every 64 new slots (their guards) and once
+    /// per new arena (`mmap`). With `mprotect` guards every stack costs two system calls
     /// (`mmap` and `mprotect`) and two kernel memory areas.
     ///
     /// # Errors

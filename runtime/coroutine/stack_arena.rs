@@ -34,9 +34,10 @@
 //! order they were mapped. Each arena keeps:
 //!
 //! 1. `carved`: slots `0..carved` have their guard installed; slots from `carved` on were never handed out and
-//!    have no guard yet (installing it is the only system call a new slot costs).
-//! 2. `free`: carved slots not in use. Their pages were dropped (`MADV_DONTNEED`) when they came back, their
-//!    guard stays (`MADV_DONTNEED` leaves guard markers in place): taking one costs no system call, only the
+//!    have no guard yet. Slots are carved [`CARVE_BATCH`] at a time, their guards installed with one
+//!    `process_madvise` (Linux 6.15; one `madvise` each before): the only system call new slots cost.
+//! 2. `free`: carved slots not in use, with no resident page: never used yet, or given back, their pages then
+//!    dropped (`MADV_DONTNEED`, which leaves guard markers in place). Taking one costs no system call, only the
 //!    page fault of its first touch.
 //! 3. `live`: slots handed out and not returned: `carved - free.len()`.
 //!
@@ -256,22 +257,70 @@ pub(crate) fn take_slot(slot_length: usize) -> io::Result<(usize, bool)> {
         }
     };
     let class = &mut registry[class_index];
+    if !class.arenas.iter().any(|arena| !arena.free.is_empty() || arena.carved < arena.capacity) {
+        let arena = map_arena(class)?;
+        class.arenas.push(arena);
+        let start = take_from(class.arenas.last_mut().expect("just pushed"), slot_length)?;
+        return Ok((start, true));
+    }
     for arena in &mut class.arenas {
-        if let Some(index) = arena.free.pop() {
-            return Ok((arena.start + index as usize * slot_length, false));
-        }
-        if arena.carved < arena.capacity {
-            let start = arena.start + arena.carved * slot_length;
-            install_guard(start, page_size())?;
-            arena.carved += 1;
-            return Ok((start, false));
+        if !arena.free.is_empty() || arena.carved < arena.capacity {
+            return Ok((take_from(arena, slot_length)?, false));
         }
     }
-    let arena = map_arena(class)?;
-    install_guard(arena.start, page_size())?;
-    let start = arena.start;
-    class.arenas.push(StackArena { carved: 1, ..arena });
-    Ok((start, true))
+    unreachable!("an arena with room was found above")
+}
+
+/// Takes a slot from `arena`, which has a free or an uncarved one: a free one if any, otherwise carves the next
+/// [`CARVE_BATCH`] slots (one system call for their guards where the kernel allows) and keeps the rest free.
+fn take_from(arena: &mut StackArena, slot_length: usize) -> io::Result<usize> {
+    if let Some(index) = arena.free.pop() {
+        return Ok(arena.start + index as usize * slot_length);
+    }
+    let first = arena.carved;
+    let count = (arena.capacity - first).min(CARVE_BATCH);
+    let mut guards = [0usize; CARVE_BATCH];
+    for (offset, guard) in guards.iter_mut().take(count).enumerate() {
+        *guard = arena.start + (first + offset) * slot_length;
+    }
+    install_guards(guards.get(..count).unwrap_or_default())?;
+    arena.carved += count;
+    // Popped lowest first, so stacks fill the arena in address order.
+    arena.free.extend((first + 1..first + count).rev().map(|index| index as u32));
+    Ok(arena.start + first * slot_length)
+}
+
+/// Slots carved at once when an arena has no free slot: their guards cost one `process_madvise` instead of one
+/// `madvise` each (about 0.65 instead of 1.0 µs of CPU per guard, measured on Linux 6.18 in a VM). An unused
+/// carved slot costs no memory: a guard marker needs only the page table page its neighbours use anyway.
+const CARVE_BATCH: usize = 64;
+
+/// `PIDFD_SELF`: names the calling process in pidfd system calls (Linux 6.15); not in `libc` yet.
+const PIDFD_SELF: libc::c_int = -10001;
+
+/// Installs a one-page guard at each address of `starts`: one `process_madvise` call where the kernel accepts
+/// guard installs through it on `PIDFD_SELF` (Linux 6.15 and later), one `madvise` per page otherwise.
+fn install_guards(starts: &[usize]) -> io::Result<()> {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    /// Cleared when `process_madvise` failed once: the kernel lacks it, `PIDFD_SELF`, or this advice.
+    static VECTORED: AtomicBool = AtomicBool::new(true);
+    if starts.len() > 1 && VECTORED.load(Ordering::Relaxed) {
+        let ranges: Vec<libc::iovec> = starts
+            .iter()
+            .map(|&start| libc::iovec { iov_base: start as *mut libc::c_void, iov_len: page_size() })
+            .collect();
+        // SAFETY: `ranges` describes pages of slots the caller owns and has not handed out (as for
+        // `install_guard`); the kernel only reads the vector, which outlives the call.
+        let advised = unsafe {
+            libc::syscall(libc::SYS_process_madvise, PIDFD_SELF, ranges.as_ptr(), ranges.len(), MADV_GUARD_INSTALL, 0)
+        };
+        if advised == (ranges.len() * page_size()) as libc::c_long {
+            return Ok(());
+        }
+        // Not supported, or stopped part way: one by one (installing a guard twice does no harm).
+        VECTORED.store(false, Ordering::Relaxed);
+    }
+    starts.iter().try_for_each(|&start| install_guard(start, page_size()))
 }
 
 /// Maps the next arena of `class`, smaller ones when the kernel refuses (see the module docs).
