@@ -35,8 +35,29 @@ fn mapping_count() -> usize {
     std::fs::read_to_string("/proc/self/maps").unwrap().lines().count()
 }
 
-/// The child: parks `PARKED` green threads, prints `RESULT parked=N resident=BYTES mappings=N spawn_ms=N
-/// joined=N`.
+/// Resident bytes of the mappings of 256 MiB or more: the stack arenas (nothing else in the child is that large).
+fn arena_resident() -> u64 {
+    let smaps = std::fs::read_to_string("/proc/self/smaps").unwrap();
+    let mut in_arena = false;
+    let mut resident = 0;
+    for line in smaps.lines() {
+        let first = line.split_whitespace().next().unwrap_or("");
+        if let Some((start, end)) = first.split_once('-') {
+            let (Ok(start), Ok(end)) = (u64::from_str_radix(start, 16), u64::from_str_radix(end, 16)) else {
+                continue;
+            };
+            in_arena = end - start >= 256 << 20;
+        } else if in_arena {
+            if let Some(kibibytes) = line.strip_prefix("Rss:") {
+                resident += kibibytes.trim().trim_end_matches("kB").trim().parse::<u64>().unwrap() * 1024;
+            }
+        }
+    }
+    resident
+}
+
+/// The child: parks `PARKED` green threads, prints `RESULT parked=N resident=BYTES stacks=BYTES mappings=N
+/// spawn_ms=N joined=N` (`stacks`: the resident part of the stack arenas).
 fn child() {
     static STOP: AtomicBool = AtomicBool::new(false);
     let runtime = green::Runtime::builder().workers(2).build().unwrap();
@@ -64,6 +85,7 @@ fn child() {
         let spawn_time = begin.elapsed();
         let resident = kibibytes_field("/proc/self/status", "VmRSS").unwrap() - resident_before;
         let mappings = mapping_count();
+        let stacks = arena_resident();
         STOP.store(true, Ordering::Release);
         let mut joined = 0;
         for handle in &handles {
@@ -74,7 +96,7 @@ fn child() {
             joined += 1;
         }
         format!(
-            "RESULT parked={} resident={resident} mappings={mappings} spawn_ms={} joined={joined}",
+            "RESULT parked={} resident={resident} stacks={stacks} mappings={mappings} spawn_ms={} joined={joined}",
             started.load(Ordering::Relaxed),
             spawn_time.as_millis()
         )
@@ -124,7 +146,11 @@ fn a_million_green_threads_park_at_the_default_map_count() {
     assert_eq!(number("joined="), PARKED as u64, "{line}");
     // Far below the default limit: the stacks are in a handful of arenas.
     assert!(number("mappings=") < 1_000, "{line}");
-    // One stack page per parked green thread plus records and page tables: well under 8 KiB each.
-    let per_thread = number("resident=") / PARKED as u64;
-    assert!((4096..8192).contains(&per_thread), "{per_thread} bytes per parked green thread: {line}");
+    // One stack page per parked green thread (two in debug builds, whose frames on the park path are larger
+    // than a page together), give or take the few deeper ones, and a few hundred bytes of records.
+    let pages = if cfg!(debug_assertions) { 2 } else { 1 };
+    let stacks = number("stacks=") / PARKED as u64;
+    assert!(stacks <= pages * 4096 * 105 / 100, "{stacks} stack bytes per parked green thread: {line}");
+    let records = number("resident=").saturating_sub(number("stacks=")) / PARKED as u64;
+    assert!(records <= 512, "{records} bytes of records per parked green thread: {line}");
 }
