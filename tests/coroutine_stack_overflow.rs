@@ -35,18 +35,21 @@ fn child() -> bool {
         // How many memory areas 2,000 parked green threads add: tells which kind of stack is in use.
         let added = rt.block_on(|| {
             let before = mapping_count();
+            let started = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
             let (sender, receiver) = green::channel::bounded::<()>(0);
             let handles: Vec<_> = (0..2000)
                 .map(|_| {
-                    let receiver = receiver.clone();
-                    green::spawn(move || receiver.recv().is_err())
+                    let (receiver, started) = (receiver.clone(), started.clone());
+                    green::spawn(move || {
+                        started.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                        receiver.recv().is_err()
+                    })
                 })
                 .collect();
-            // Every green thread has started (and has its stack) once each took a `yield_now` turn.
-            for _ in 0..4 {
-                green::yield_now();
+            // Every green thread has its stack once it has started.
+            while started.load(std::sync::atomic::Ordering::Relaxed) < 2000 {
+                green::sleep(std::time::Duration::from_millis(1));
             }
-            green::sleep(std::time::Duration::from_millis(50));
             let added = mapping_count().saturating_sub(before);
             drop(sender);
             assert!(handles.into_iter().all(|handle| handle.join().unwrap()));

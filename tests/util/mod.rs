@@ -121,27 +121,9 @@ impl Drop for Lender {
     }
 }
 
-/// Whether this kernel accepts `madvise(MADV_GUARD_INSTALL)` (Linux 6.13 and later), tried on a scratch
-/// mapping: where it does, green thread stacks come from arenas and cost no memory mapping each.
-pub fn kernel_has_guard_markers() -> bool {
-    /// The advice's value (`include/uapi/asm-generic/mman-common.h`); `libc` does not define it yet.
-    const MADV_GUARD_INSTALL: libc::c_int = 102;
-    let length = 8192;
-    // SAFETY: an anonymous mapping at an address the kernel chooses cannot alter existing memory.
-    let mapping = unsafe {
-        libc::mmap(
-            std::ptr::null_mut(),
-            length,
-            libc::PROT_READ | libc::PROT_WRITE,
-            libc::MAP_PRIVATE | libc::MAP_ANONYMOUS,
-            -1,
-            0,
-        )
-    };
-    assert_ne!(mapping, libc::MAP_FAILED, "mmap of a scratch mapping: {}", std::io::Error::last_os_error());
-    // SAFETY: the first page of the scratch mapping above, used by nothing else.
-    let supported = unsafe { libc::madvise(mapping, 4096, MADV_GUARD_INSTALL) } == 0;
-    // SAFETY: the scratch mapping above, no longer used.
-    unsafe { libc::munmap(mapping, length) };
-    supported
-}
+/// Whether this kernel has `MADV_GUARD_INSTALL` (Linux 6.13 and later): where it does, green thread stacks come
+/// from arenas and cost no memory mapping each. The benches' probe, shared.
+#[path = "../../benches/workloads/map_count.rs"]
+mod map_count;
+#[allow(unused_imports)]
+pub use map_count::kernel_has_guard_markers;
