@@ -188,7 +188,7 @@ pub(crate) fn page_size() -> usize {
 }
 
 /// Address space of the first arena of a size class.
-pub(crate) const FIRST_ARENA_LENGTH: usize = 256 << 20;
+const FIRST_ARENA_LENGTH: usize = 256 << 20;
 
 /// Address space of the largest arena: arenas double up to this.
 const LARGEST_ARENA_LENGTH: usize = 64 << 30;
@@ -258,10 +258,18 @@ pub(crate) fn take_slot(slot_length: usize) -> io::Result<(usize, bool)> {
     };
     let class = &mut registry[class_index];
     if !class.arenas.iter().any(|arena| !arena.free.is_empty() || arena.carved < arena.capacity) {
-        let arena = map_arena(class)?;
-        class.arenas.push(arena);
-        let start = take_from(class.arenas.last_mut().expect("just pushed"), slot_length)?;
-        return Ok((start, true));
+        let mut arena = map_arena(class)?;
+        return match take_from(&mut arena, slot_length) {
+            Ok(start) => {
+                class.arenas.push(arena);
+                Ok((start, true))
+            }
+            Err(error) => {
+                // SAFETY: the arena was mapped just above and handed nothing out.
+                unsafe { libc::munmap(arena.start as *mut libc::c_void, arena.capacity * slot_length) };
+                Err(error)
+            }
+        };
     }
     for arena in &mut class.arenas {
         if !arena.free.is_empty() || arena.carved < arena.capacity {
