@@ -23,9 +23,9 @@
 //!
 //! Where the kernel supports it (Linux 6.13 and later), the guard is a page-table marker installed with
 //! `madvise(MADV_GUARD_INSTALL)`, and the stack is a slot of a large shared arena
-//! ([`stack_arena`](super::stack_arena)): a green thread costs no kernel memory area (VMA), so
+//! ([`stack_arena`]): a green thread costs no kernel memory area (VMA), so
 //! `vm.max_map_count` no longer bounds how many can live. Stacks longer than
-//! [`LARGEST_SLOT`](super::stack_arena::LARGEST_SLOT) get a mapping of their own, guarded the same way (one area
+//! [`LARGEST_SLOT`] get a mapping of their own, guarded the same way (one area
 //! each).
 //!
 //! On older kernels, or with `GREEN_STACK_GUARDS=mprotect` in the environment, every stack is its own mapping
