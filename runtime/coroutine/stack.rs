@@ -37,8 +37,8 @@
 //!
 //! # State
 //!
-//! A `GuardedStack` stores the two ends of its memory and who owns that memory. Invariants, established by
-//! [`GuardedStack::new`] and kept until `Drop`:
+//! A `GuardedStack` stores the two ends of its memory; who owns that memory follows from its length and the
+//! process's kind of guard, fixed once. Invariants, established by [`GuardedStack::new`] and kept until `Drop`:
 //!
 //! 1. `[start, end)` is owned by this value alone, page-aligned at both ends: a whole mapping
 //!    (`Owner::Mapping`) or one arena slot (`Owner::Arena`).
@@ -110,9 +110,9 @@ pub(crate) struct GuardedStack {
     /// Lowest address, which is also the start of the guard page and corosensei's `limit()`. Page-aligned.
     start: StackPointer,
     /// One past the highest address: where the first frame starts and corosensei's `base()`. Page-aligned.
+    /// Who owns `[start, end)` follows from its length and the process's kind of guard (see [`Self::owner`]),
+    /// so it is not stored: two words per green thread, not three.
     end: StackPointer,
-    /// Whether `[start, end)` is a mapping or an arena slot.
-    owner: Owner,
 }
 
 impl GuardedStack {
@@ -154,7 +154,8 @@ impl GuardedStack {
             unreachable!("a stack at address zero or at the end of the address space");
         };
         // From here on the memory is owned by `stack`: an early return gives it back.
-        let stack = GuardedStack { start, end, owner };
+        let stack = GuardedStack { start, end };
+        debug_assert_eq!(stack.owner(), owner);
         if owner == Owner::Mapping {
             stack.make_guard().map_err(|error| describe_failure(error, usable_size))?;
         }
@@ -193,6 +194,15 @@ impl GuardedStack {
         self.length() - guard_length()
     }
 
+    /// Returns who owns the memory: an arena for the lengths `new` takes from arenas, a mapping otherwise.
+    fn owner(&self) -> Owner {
+        if mappings_per_stack(self.length()) == 0 {
+            Owner::Arena
+        } else {
+            Owner::Mapping
+        }
+    }
+
     /// Returns the length of the whole stack: guard page plus usable part.
     fn length(&self) -> usize {
         self.end.get() - self.start.get()
@@ -211,7 +221,7 @@ impl GuardedStack {
     pub(crate) fn release_all(stacks: impl IntoIterator<Item = GuardedStack>) {
         let mut slots = Vec::new();
         for stack in stacks {
-            if stack.owner == Owner::Arena {
+            if stack.owner() == Owner::Arena {
                 let stack = ManuallyDrop::new(stack);
                 slots.push((stack.start.get(), stack.length()));
             }
@@ -246,7 +256,7 @@ unsafe impl Stack for GuardedStack {
 impl Drop for GuardedStack {
     fn drop(&mut self) {
         let (start, length) = (self.start.get(), self.length());
-        match self.owner {
+        match self.owner() {
             Owner::Arena => {
                 // SAFETY: the slot came from `take_slot` with this length (invariant 1) and is given back once,
                 // here; no coroutine still runs on it: a coroutine owns its stack until dropped or `into_stack`.
@@ -543,6 +553,12 @@ mod tests {
         assert_eq!(GuardedStack::usable_size_for(usize::MAX), None);
         let error = GuardedStack::new(usize::MAX - 10).unwrap_err();
         assert_eq!(error.kind(), io::ErrorKind::InvalidInput);
+    }
+
+    #[test]
+    fn a_stack_is_two_words() {
+        // It lives in every green thread's coroutine: the owner is derived, not stored.
+        assert_eq!(std::mem::size_of::<GuardedStack>(), 2 * std::mem::size_of::<usize>());
     }
 
     #[test]
