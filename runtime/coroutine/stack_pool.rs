@@ -259,6 +259,8 @@ mod tests {
     use corosensei::stack::Stack;
     use corosensei::Coroutine;
 
+    use crate::coroutine::stack_arena::{guard_kind, GuardKind};
+
     #[test]
     fn pool_is_send_but_not_sync() {
         fn assert_send<T: Send>() {}
@@ -327,6 +329,41 @@ mod tests {
         let stack = nothing_cached.get(DEFAULT_STACK_SIZE).unwrap();
         nothing_cached.put(stack);
         assert_eq!(nothing_cached.cached(), 0);
+    }
+
+    #[test]
+    fn trimmed_stacks_lose_their_pages_and_are_taken_again() {
+        // A size no other test uses, so the arena slots seen here are this test's.
+        let size = 200 * 1024;
+        let mut pool = StackPool::new(size, 1000);
+        let stacks: Vec<_> = (0..100).map(|_| pool.get(size).unwrap()).collect();
+        let tops: Vec<usize> = stacks.iter().map(|stack| stack.base().get() - 8).collect();
+        for &top in &tops {
+            // SAFETY: the stacks are ours and not running; the word below `base` is in the usable part.
+            unsafe { std::ptr::write_volatile(top as *mut u64, 0xdead) };
+        }
+        for stack in stacks {
+            pool.put(stack);
+        }
+        // The first trim keeps what the peak (100) would need again, the second gives everything back.
+        assert_eq!(pool.trim(), 0);
+        assert_eq!(pool.trim(), 100);
+        assert_eq!(pool.cached(), 0);
+        let again: Vec<_> = (0..100).map(|_| pool.get(size).unwrap()).collect();
+        for stack in &again {
+            let top = stack.base().get() - 8;
+            if guard_kind() == GuardKind::Installed {
+                assert!(tops.contains(&top), "a trimmed arena slot is taken again");
+            }
+            // SAFETY: as above; pages given back read as zero.
+            assert_eq!(unsafe { std::ptr::read_volatile(top as *const u64) }, 0);
+        }
+        GuardedStack::release_all(again);
+    }
+
+    #[test]
+    fn every_test_of_this_module_passes_with_protected_guards() {
+        super::super::test_child::run_module_with_protected_guards(module_path!());
     }
 
     /// Counts the lines of `/proc/self/maps`.
