@@ -40,7 +40,7 @@ mod syscalls;
 use machine::Machine;
 use measure::{median, per_op, per_run};
 use render::{Row, Table, Target, Unit};
-use workloads::map_count::MapCountRaise;
+use workloads::map_count;
 use workloads::{tasks, tokio_current, tokio_multi};
 
 /// Where the report goes, relative to the crate root.
@@ -57,7 +57,7 @@ struct Report {
     start: Instant,
     /// One per workload, in order.
     tables: Vec<Table>,
-    /// Remarks for the end of the report (limits raised, things skipped).
+    /// Remarks for the end of the report (things skipped).
     notes: Vec<String>,
     /// System calls per request of every network server, in table order.
     syscalls: Vec<syscalls::Measured>,
@@ -553,25 +553,16 @@ fn timers(report: &mut Report) {
     let key = "100k sleeps";
     let unit = Unit::Wall;
     let mut rows = Vec::new();
-    let raise = MapCountRaise::to_fit(tasks::SLEEPERS_MAPPED_STACKS, "timers");
-    let value = match &raise {
-        Some(raise) => {
-            if let Some(from) = raise.raised_from() {
-                report.notes.push(format!(
-                    "Timers: vm.max_map_count was raised from {from} to {} for the green cell and restored right \
-                     after. 100,000 guarded stacks need 2 mappings each, and across repeated runs the 2 workers' \
-                     stack pools may together keep up to twice that many stacks mapped.",
-                    raise.limit
-                ));
-            }
+    // At the kernel's default settings: no sysctl is changed (see workloads/map_count.rs).
+    let value = match map_count::room_for(tasks::SLEEPERS_MAPPED_STACKS) {
+        Ok(()) => {
             let green = workloads::green(2);
             let value = per_run(|| tasks::sleepers_green(&green)).as_nanos() as f64;
             drop(green);
             Ok(value)
         }
-        None => Err("vm.max_map_count is too low for 100,000 green stacks and could not be raised".into()),
+        Err(reason) => Err(reason),
     };
-    drop(raise);
     rows.push(report.row(key, "green", unit, value));
     rows.push(Row::new("std_thread", Err("100,000 OS threads at once is not feasible on this machine".into())));
     for (system, runtime) in [("tokio_multi_thread", tokio_multi()), ("tokio_current_thread", tokio_current())] {
@@ -611,23 +602,17 @@ fn memory(report: &mut Report) {
     let key = "memory per parked task";
     let unit = Unit::Bytes;
     let mut rows = Vec::new();
-    let raise = MapCountRaise::to_fit(PARKED, "memory");
-    let green_count = match &raise {
-        Some(_) => PARKED,
-        None => (MapCountRaise::current().saturating_sub(10_000) / 2).min(PARKED),
+    // At the kernel's default settings: without guard markers, as many as vm.max_map_count allows.
+    let green_count = match map_count::room_for(PARKED) {
+        Ok(()) => PARKED,
+        Err(_) => (map_count::max_map_count().saturating_sub(10_000) / 2).min(PARKED),
     };
-    if let Some(from) = raise.as_ref().and_then(MapCountRaise::raised_from) {
-        report.notes.push(format!(
-            "Memory: vm.max_map_count was raised from {from} to {} for the green child process and restored \
-             right after.",
-            MapCountRaise::needed_for(PARKED)
-        ));
-    }
     let value = parked_cell("green", green_count);
-    drop(raise);
     let mut row = report.row(key, "green", unit, value);
     if green_count != PARKED {
-        row = row.with_note(format!("{green_count} green threads: vm.max_map_count could not be raised"));
+        row = row.with_note(format!(
+            "{green_count} green threads: this kernel has no MADV_GUARD_INSTALL, so vm.max_map_count bounds them"
+        ));
     }
     rows.push(row);
     rows.push(
@@ -674,40 +659,13 @@ fn max_green(report: &mut Report) {
     let key = "max parked green threads";
     let unit = Unit::Count;
     let mut rows = Vec::new();
-    let default = MapCountRaise::set_to(MapCountRaise::KERNEL_DEFAULT, "max green threads");
-    let label = match &default {
-        Some(setting) => format!("green, vm.max_map_count = {} (the kernel's default)", setting.limit),
-        None => format!("green, vm.max_map_count = {} (as found; cannot be changed here)", MapCountRaise::current()),
+    let stacks = if map_count::kernel_has_guard_markers() {
+        "arena stacks with MADV_GUARD_INSTALL guard pages"
+    } else {
+        "mprotect stacks, 2 mappings each"
     };
-    if let Some(from) = default.as_ref().and_then(MapCountRaise::raised_from) {
-        report.notes.push(format!(
-            "Capacity: vm.max_map_count was {from} when the section started (left so by earlier work on this \
-             machine); it was set to the kernel's default {} for the first child process and restored after.",
-            MapCountRaise::KERNEL_DEFAULT
-        ));
-    }
-    let result = max_cell();
-    drop(default);
-    rows.push(describe_max(report, key, &label, unit, result));
-    match MapCountRaise::to_fit(MAX_GREEN, "max green threads") {
-        Some(raise) => {
-            let label = format!("green, vm.max_map_count = {} (raised for this child)", raise.limit);
-            if let Some(from) = raise.raised_from() {
-                report.notes.push(format!(
-                    "Capacity: vm.max_map_count was raised from {from} to {} for the second child process and \
-                     restored right after.",
-                    raise.limit
-                ));
-            }
-            let raised = max_cell();
-            drop(raise);
-            rows.push(describe_max(report, key, &label, unit, raised));
-        }
-        None => rows.push(Row::reference(
-            "green, vm.max_map_count raised",
-            Err("skipped: vm.max_map_count cannot be raised here (needs root)".into()),
-        )),
-    }
+    let label = format!("green, vm.max_map_count = {} (as found), {stacks}", map_count::max_map_count());
+    rows.push(describe_max(report, key, &label, unit, max_cell()));
     report.table(
         key,
         "10. Capacity: concurrent parked green threads",
@@ -715,10 +673,10 @@ fn max_green(report: &mut Report) {
             "Green threads spawned and parked one after another (each seen to start before the next is spawned) \
              in a fresh child process with the default runtime settings (2 workers, 256 KiB stacks), until \
              Builder::spawn errors, a green thread fails to start, {} are parked, the machine's available \
-             memory falls below a quarter of its total (it is shared), or {} s have passed. Each stack needs 2 \
-             memory mappings, so vm.max_map_count is the first limit (the kernel's default is 65530). Within \
-             about 2,000 stacks of that limit each spawn counts the process's mappings in /proc/self/maps to \
-             give a precise error, which makes those last spawns slow.",
+             memory falls below a quarter of its total (it is shared), or {} s have passed, at the machine's \
+             settings (nothing is raised). Where the kernel has MADV_GUARD_INSTALL (Linux 6.13), stacks are \
+             slots of a few shared arenas and need no memory mapping each; on older kernels each stack needs 2, \
+             so vm.max_map_count is the first limit (about 32,000 at the kernel's default of 65530).",
             render::format_count(MAX_GREEN as f64),
             MAX_BUDGET.as_secs()
         ),
@@ -845,7 +803,7 @@ fn targets(report: &Report) -> Vec<Target> {
         fewer_syscalls(report, "http hello"),
         at_most(report, "≤ 4.4 KiB resident per parked green thread", "memory per parked task", 4.4 * 1024.0),
         Target {
-            goal: "1,000,000 concurrent parked green threads where limits allow".into(),
+            goal: "1,000,000 concurrent parked green threads at the machine's vm.max_map_count (no sysctl)".into(),
             measured: capacity.as_ref().map_or("not measured".into(), |(value, system)| {
                 format!("{} ({system})", render::format_count(*value))
             }),

@@ -1,76 +1,58 @@
-//! [`MapCountRaise`]: `vm.max_map_count` raised for a run that needs many green stacks (or set to the kernel's
-//! default), restored on drop.
+//! Whether a run that needs many concurrent green stacks fits at this machine's settings. Nothing is changed:
+//! no part of the benches needs root or `sysctl`.
+//!
+//! Where the kernel has `MADV_GUARD_INSTALL` (Linux 6.13 and later), green stacks are slots of shared arenas
+//! and cost no memory mapping each, so any number fits that memory allows. On older kernels each stack is two
+//! mappings, and `vm.max_map_count` (65,530 by default) bounds them at about 32,000.
 
-/// `vm.max_map_count` raised while this value lives (each live green stack needs 2 mappings; 100,000
-/// concurrent green threads need more than the default 65,530), restored on drop.
-///
-/// Tokio needs no such change: its tasks are heap objects.
-pub struct MapCountRaise {
-    /// The value to restore, if this changed it.
-    restore: Option<usize>,
-    /// The limit in force while this value lives.
-    pub limit: usize,
+/// Where the mapping limit lives.
+const MAX_MAP_COUNT_PATH: &str = "/proc/sys/vm/max_map_count";
+
+/// The current `vm.max_map_count` (0 when unreadable).
+pub fn max_map_count() -> usize {
+    std::fs::read_to_string(MAX_MAP_COUNT_PATH).ok().and_then(|s| s.trim().parse().ok()).unwrap_or(0)
 }
 
-impl MapCountRaise {
-    /// The kernel's default limit.
-    pub const KERNEL_DEFAULT: usize = 65_530;
-
-    /// Where the limit lives.
-    pub const PATH: &'static str = "/proc/sys/vm/max_map_count";
-
-    /// The current limit (0 when unreadable).
-    pub fn current() -> usize {
-        std::fs::read_to_string(Self::PATH).ok().and_then(|s| s.trim().parse().ok()).unwrap_or(0)
+/// Whether this kernel accepts `madvise(MADV_GUARD_INSTALL)`, tried on a scratch mapping (as the runtime does
+/// once per process to choose its kind of stack).
+pub fn kernel_has_guard_markers() -> bool {
+    /// The advice's value (`include/uapi/asm-generic/mman-common.h`); `libc` does not define it yet.
+    const MADV_GUARD_INSTALL: libc::c_int = 102;
+    let length = 8192;
+    // SAFETY: an anonymous mapping at an address the kernel chooses cannot alter existing memory.
+    let mapping = unsafe {
+        libc::mmap(
+            std::ptr::null_mut(),
+            length,
+            libc::PROT_READ | libc::PROT_WRITE,
+            libc::MAP_PRIVATE | libc::MAP_ANONYMOUS,
+            -1,
+            0,
+        )
+    };
+    if mapping == libc::MAP_FAILED {
+        return false;
     }
-
-    /// Mappings needed for `stacks` concurrent green stacks and the rest of the process.
-    pub fn needed_for(stacks: usize) -> usize {
-        2 * stacks + 10_000
-    }
-
-    /// `Some` when `stacks` concurrent green stacks fit, raising the limit when this process may (root); says
-    /// so on stderr either way, naming `what` needs it.
-    pub fn to_fit(stacks: usize, what: &str) -> Option<MapCountRaise> {
-        let needed = Self::needed_for(stacks);
-        let current = Self::current();
-        if current >= needed {
-            return Some(MapCountRaise { restore: None, limit: current });
-        }
-        if std::fs::write(Self::PATH, needed.to_string()).is_ok() {
-            eprintln!("{what}: vm.max_map_count raised from {current} to {needed}; restored afterwards");
-            return Some(MapCountRaise { restore: Some(current), limit: needed });
-        }
-        eprintln!(
-            "{what}: skipped for green: {stacks} guarded stacks need vm.max_map_count >= {needed} (is {current})"
-        );
-        None
-    }
-
-    /// Sets the limit to exactly `value` while the result lives (`None` when it cannot be written); used to
-    /// measure with the kernel's default when an earlier run left the limit raised.
-    pub fn set_to(value: usize, what: &str) -> Option<MapCountRaise> {
-        let current = Self::current();
-        if current == value {
-            return Some(MapCountRaise { restore: None, limit: current });
-        }
-        if std::fs::write(Self::PATH, value.to_string()).is_ok() {
-            eprintln!("{what}: vm.max_map_count set from {current} to {value}; restored afterwards");
-            return Some(MapCountRaise { restore: Some(current), limit: value });
-        }
-        None
-    }
-
-    /// The value the limit had before, when this changed it.
-    pub fn raised_from(&self) -> Option<usize> {
-        self.restore
-    }
+    // SAFETY: the first page of the scratch mapping above, used by nothing else.
+    let supported = unsafe { libc::madvise(mapping, 4096, MADV_GUARD_INSTALL) } == 0;
+    // SAFETY: the scratch mapping above, no longer used.
+    unsafe { libc::munmap(mapping, length) };
+    supported
 }
 
-impl Drop for MapCountRaise {
-    fn drop(&mut self) {
-        if let Some(value) = self.restore {
-            let _ = std::fs::write(Self::PATH, value.to_string());
-        }
+/// `Ok` when `stacks` concurrent green stacks fit at the current settings; otherwise why not, for the report.
+pub fn room_for(stacks: usize) -> Result<(), String> {
+    if kernel_has_guard_markers() {
+        return Ok(());
+    }
+    let needed = 2 * stacks + 10_000;
+    let limit = max_map_count();
+    if limit >= needed {
+        Ok(())
+    } else {
+        Err(format!(
+            "this kernel has no MADV_GUARD_INSTALL (Linux 6.13), so {stacks} green stacks need vm.max_map_count \
+             >= {needed} (is {limit})"
+        ))
     }
 }

@@ -10,7 +10,7 @@
 //! - `tasks`: spawn+join, yield, park/unpark ping-pong, a bare corosensei switch, 100,000 concurrent sleeps.
 //! - `channel`: channel ping-pong and the throughput of 1,000,000 messages.
 //! - `mutex`: 4 contenders on one mutex, with a yield or a little work between critical sections.
-//! - `map_count`: raising `vm.max_map_count` for a run that needs many green stacks, restored afterwards.
+//! - `map_count`: whether a run that needs many green stacks fits at this machine's settings (it changes none).
 //! - `echo`: the echo servers (one per system) and the one mio client that drives every network workload.
 //! - `http`: the HTTP/1.1 keep-alive "Hello, World!" servers, driven by `echo`'s client.
 

@@ -18,9 +18,9 @@ pub const STD_BATCH: u64 = 16;
 /// Sleeping tasks in the sleepers workload.
 pub const SLEEPERS: usize = 100_000;
 
-/// Green stacks that may be mapped at once when [`sleepers_green`] runs repeatedly on a 2-worker runtime: each
+/// Green stacks that may be held at once when [`sleepers_green`] runs repeatedly on a 2-worker runtime: each
 /// worker's stack pool keeps what its own recent peak needed, and the next run may place the sleepers
-/// differently, so up to twice [`SLEEPERS`] (see [`super::map_count::MapCountRaise::to_fit`]).
+/// differently, so up to twice [`SLEEPERS`] (see [`super::map_count::room_for`]).
 pub const SLEEPERS_MAPPED_STACKS: usize = 2 * SLEEPERS;
 
 /// How long each sleeper sleeps.
@@ -200,8 +200,8 @@ pub fn corosensei_switch(iters: u64) -> Duration {
 
 /// [`SLEEPERS`] green threads each sleeping [`SLEEP`], all joined: the wall time of the whole run.
 ///
-/// Needs 2 memory mappings per stack, for up to [`SLEEPERS_MAPPED_STACKS`] stacks when repeated: see
-/// [`super::map_count::MapCountRaise`].
+/// Up to [`SLEEPERS_MAPPED_STACKS`] stacks when repeated, which fit at the kernel's default settings where it
+/// has guard markers: see [`super::map_count::room_for`].
 pub fn sleepers_green(runtime: &green::Runtime) -> Duration {
     runtime.block_on(|| {
         let start = Instant::now();

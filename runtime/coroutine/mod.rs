@@ -17,13 +17,16 @@
 //! ```
 //!
 //! # Layout
-//! - [`stack`]: one mmap'd stack with a guard page.
+//! - [`stack`]: one stack with a guard page: an arena slot, or a mapping of its own.
+//! - [`stack_arena`]: large mappings cut into stacks whose guard pages are page-table markers, so a green thread
+//!   costs no kernel memory area; detects whether the kernel has them.
 //! - [`stack_pool`]: per-worker cache of stacks, so a spawn in steady state makes no system call.
 //! - [`overflow`]: the SIGSEGV handler that names the green thread that overflowed its stack.
 //! - [`task`]: the record a worker keeps for each started green thread, and the switch itself.
 
 pub(crate) mod overflow;
 pub(crate) mod stack;
+pub(crate) mod stack_arena;
 pub(crate) mod stack_pool;
 pub(crate) mod task;
 #[cfg(test)]

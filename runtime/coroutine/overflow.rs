@@ -867,6 +867,13 @@ mod tests {
     }
 
     #[test]
+    fn every_test_of_this_module_passes_with_protected_guards() {
+        // The crash scenarios below, on `mprotect`-guarded stacks (the default kind where the kernel has guard
+        // markers is the arena kind).
+        super::super::test_child::run_module_with_protected_guards(module_path!());
+    }
+
+    #[test]
     fn crash_named() {
         let (stderr, signal, _) = crash("named");
         assert!(stderr.contains("green thread 'connection handler' overflowed its stack\n"), "{stderr}");

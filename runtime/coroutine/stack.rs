@@ -1,104 +1,90 @@
-//! The memory a green thread runs on: one `mmap` with a guard page below it.
+//! The memory a green thread runs on: a stack with a guard page below it.
 //!
-//! A [`GuardedStack`] is an anonymous private mapping reserved with no access
-//! rights, of which everything but the lowest page is then made readable and
-//! writable. The stack grows downwards from the top of the mapping; running off
-//! its end touches the guard page, which faults instead of silently overwriting
-//! whatever lies below (often another green thread's stack). The fault is turned
-//! into a readable report by [`overflow`](super::overflow).
+//! A [`GuardedStack`] is a range of private anonymous memory whose lowest page is a guard: the stack grows
+//! downwards from the top; running off its end touches the guard page, which faults instead of silently
+//! overwriting whatever lies below (often another green thread's stack). The fault is turned into a readable
+//! report by [`overflow`](super::overflow).
 //!
 //! ```text
 //!  high addresses
-//!  +------------------------------+ <- base() = mapping_end
+//!  +------------------------------+ <- base() = end
 //!  |                              |    the first frame of the green thread
-//!  |  usable: PROT_READ|WRITE     |    |  the stack grows downwards
+//!  |  usable: readable, writable  |    |  the stack grows downwards
 //!  |  usable_size() bytes,        |    v
 //!  |  committed page by page on   |
 //!  |  first touch (MAP_NORESERVE) |
 //!  +------------------------------+ <- guard_range().end
-//!  |  guard page: PROT_NONE       |    a fault here is a stack overflow
-//!  +------------------------------+ <- limit() = guard_range().start = mapping_start
+//!  |  guard page                  |    a fault here is a stack overflow
+//!  +------------------------------+ <- limit() = guard_range().start = start
 //!  low addresses
 //! ```
 //!
-//! The kernel keeps the two protections as two virtual memory areas (VMAs), so
-//! every live stack costs two entries against `vm.max_map_count`; the pool
-//! module explains what that limits. `MAP_NORESERVE` keeps the usable part out of
-//! the kernel's commit accounting (it would otherwise be charged when
-//! `mprotect` makes it writable): only pages the green thread actually touches
-//! take memory.
+//! # Two kinds of guard
+//!
+//! Where the kernel supports it (Linux 6.13 and later), the guard is a page-table marker installed with
+//! `madvise(MADV_GUARD_INSTALL)`, and the stack is a slot of a large shared arena
+//! ([`stack_arena`]): a green thread costs no kernel memory area (VMA), so
+//! `vm.max_map_count` no longer bounds how many can live. Stacks longer than
+//! [`LARGEST_SLOT`] get a mapping of their own, guarded the same way (one area
+//! each).
+//!
+//! On older kernels, or with `GREEN_STACK_GUARDS=mprotect` in the environment, every stack is its own mapping
+//! whose lowest page is made `PROT_NONE` with `mprotect`. The kernel keeps the two protections as two areas, so
+//! each live stack costs two entries against `vm.max_map_count` (65,530 by default: about 32,000 green threads).
+//!
+//! Either way `MAP_NORESERVE` keeps the usable part out of the kernel's commit accounting: only pages the green
+//! thread actually touches take memory.
 //!
 //! # State
 //!
-//! A `GuardedStack` stores the two ends of its mapping. Invariants,
-//! established by [`GuardedStack::new`] and kept until `Drop`:
+//! A `GuardedStack` stores the two ends of its memory; who owns that memory follows from its length and the
+//! process's kind of guard, fixed once. Invariants, established by [`GuardedStack::new`] and kept until `Drop`:
 //!
-//! 1. `[mapping_start, mapping_end)` is one mapping owned by this value alone,
-//!    page-aligned at both ends.
-//! 2. Its lowest page, the guard page, is `PROT_NONE`; the rest (at least
+//! 1. `[start, end)` is owned by this value alone, page-aligned at both ends: a whole mapping
+//!    (`Owner::Mapping`) or one arena slot (`Owner::Arena`).
+//! 2. Its lowest page, the guard page, faults on any access; the rest (at least
 //!    `corosensei::stack::MIN_STACK_SIZE` bytes) is readable and writable.
 //!
-//! `MAPPED_STACKS`, one per process, counts the `GuardedStack` values alive:
-//! running, pooled, and those used as alternate signal stacks. Incremented
-//! when a mapping gets its owner, decremented in `Drop`; relaxed, since it
-//! only steers the early check.
+//! `STACK_MAPPINGS`, one per process, counts the memory areas that stacks hold: two per `mprotect`-guarded
+//! stack, one per stack with a mapping of its own and an installed guard, one per arena. Relaxed, since it only
+//! steers the early check.
 //!
 //! # Ownership
 //!
-//! The value owns the mapping: dropping it unmaps the memory. A running
-//! coroutine borrows it through corosensei's [`Stack`] trait (corosensei moves
-//! the stack into the `Coroutine` and hands it back from `into_stack`), so the
-//! memory outlives every frame placed on it. The type is `Send` and `Sync`: it is
-//! plain memory with no tie to the thread that mapped it, and a shared reference
-//! only reveals addresses.
+//! The value owns its memory: dropping it unmaps the mapping or gives the slot back to its arena (pages
+//! dropped, guard kept). A running coroutine borrows it through corosensei's [`Stack`] trait (corosensei moves
+//! the stack into the `Coroutine` and hands it back from `into_stack`), so the memory outlives every frame
+//! placed on it. The type is `Send` and `Sync`: it is plain memory with no tie to the thread that mapped it, and
+//! a shared reference only reveals addresses.
 //!
 //! # Errors
 //!
-//! When the kernel refuses the mapping with `ENOMEM`, the error says which limit
-//! was hit, because "Cannot allocate memory" on a machine with free RAM sends
-//! people looking in the wrong place. The two usual causes are the per-process
-//! mapping count (`vm.max_map_count`) and the address space limit (`RLIMIT_AS`,
-//! `ulimit -v`). Finding out costs a read of `/proc`, done only on this path.
+//! When the kernel refuses the memory with `ENOMEM`, the error says which limit was hit, because "Cannot
+//! allocate memory" on a machine with free RAM sends people looking in the wrong place. The two usual causes are
+//! the per-process mapping count (`vm.max_map_count`, for `mprotect` guards) and the address space limit
+//! (`RLIMIT_AS`, `ulimit -v`). Finding out costs a read of `/proc`, done only on this path.
 //!
-//! [`check_capacity`] lets `spawn` fail early with the same message, before the
-//! green thread is queued. It must cost nothing in the common case, so it
-//! counts the stacks this process has mapped (`MAPPED_STACKS`) and reads
-//! `/proc` only when that count nears `vm.max_map_count`.
+//! [`check_capacity`] lets `spawn` fail early with the same message, before the green thread is queued. It must
+//! cost nothing in the common case: with arena stacks it only checks the size; otherwise it counts the areas
+//! stacks hold (`STACK_MAPPINGS`) and reads `/proc` only when that count nears `vm.max_map_count`.
 
 use std::fs::File;
 use std::io::{self, Read};
+use std::mem::ManuallyDrop;
 use std::ops::Range;
-use std::ptr;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::OnceLock;
 
 use corosensei::stack::{Stack, StackPointer, MIN_STACK_SIZE};
 
+use super::stack_arena::{self, guard_kind, page_size, GuardKind, LARGEST_SLOT};
+
 /// Length of the guard page at the bottom of every stack, in bytes.
 ///
-/// One page is enough on x86_64: Rust emits stack probes for every frame larger
-/// than a page, so no Rust frame can step over the guard page without touching
-/// it. C code without probes can; see the overflow module.
+/// One page is enough on x86_64: Rust emits stack probes for every frame larger than a page, so no Rust frame
+/// can step over the guard page without touching it. C code without probes can; see the overflow module.
 fn guard_length() -> usize {
     page_size()
-}
-
-/// Returns the size of a memory page.
-fn page_size() -> usize {
-    // Asked once: `sysconf` is cheap but not free, and every spawn rounds a size.
-    static PAGE_SIZE: std::sync::OnceLock<usize> = std::sync::OnceLock::new();
-    *PAGE_SIZE.get_or_init(|| {
-        // SAFETY: `sysconf` only reads a configuration value; `_SC_PAGESIZE` is a
-        // valid name on every Linux system. glibc answers from the auxiliary
-        // vector, without a system call.
-        let size = unsafe { libc::sysconf(libc::_SC_PAGESIZE) };
-        if size > 0 {
-            size as usize
-        } else {
-            // Unreachable on Linux; 4 KiB is the x86_64 page size.
-            4096
-        }
-    })
 }
 
 /// Returns `size` rounded up to a whole number of pages, or `None` on overflow.
@@ -107,160 +93,202 @@ fn round_up_to_pages(size: usize) -> Option<usize> {
     Some(size.checked_add(page_mask)? & !page_mask)
 }
 
-/// A green thread stack: a private anonymous mapping with a guard page at its
-/// lowest addresses.
+/// Who owns the memory of a [`GuardedStack`], and so how it is given back.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Owner {
+    /// A whole mapping of its own: `munmap` on drop.
+    Mapping,
+    /// A slot of an arena: given back to it on drop.
+    Arena,
+}
+
+/// A green thread stack: private anonymous memory with a guard page at its lowest addresses.
 ///
 /// See the [module documentation](self) for the layout and invariants.
 #[derive(Debug)]
 pub(crate) struct GuardedStack {
-    /// Lowest address of the mapping, which is also the start of the guard
-    /// page and corosensei's `limit()`. Page-aligned.
-    mapping_start: StackPointer,
-    /// One past the highest address of the mapping: where the first frame
-    /// starts and corosensei's `base()`. Page-aligned.
-    mapping_end: StackPointer,
+    /// Lowest address, which is also the start of the guard page and corosensei's `limit()`. Page-aligned.
+    start: StackPointer,
+    /// One past the highest address: where the first frame starts and corosensei's `base()`. Page-aligned.
+    /// Who owns `[start, end)` follows from its length and the process's kind of guard (see [`Self::owner`]),
+    /// so it is not stored: two words per green thread, not three.
+    end: StackPointer,
 }
 
 impl GuardedStack {
-    /// Maps a new stack with at least `usable_size` usable bytes and a guard page.
+    /// Returns a new stack with at least `usable_size` usable bytes and a guard page.
     ///
-    /// The size is raised to corosensei's `MIN_STACK_SIZE` and rounded up to
-    /// whole pages; [`usable_size`](Self::usable_size) reports the result. The
-    /// memory is reserved, not committed: pages become resident when first
-    /// touched.
+    /// The size is raised to corosensei's `MIN_STACK_SIZE` and rounded up to whole pages;
+    /// [`usable_size`](Self::usable_size) reports the result. The memory is reserved, not committed: pages
+    /// become resident when first touched.
     ///
-    /// Makes two system calls (`mmap` and `mprotect`) and creates two kernel
-    /// memory areas.
+    /// With installed guards, a stack costs no system call but once every 64 new slots (their guards) and once
+    /// per new arena (`mmap`). With `mprotect` guards every stack costs two system calls
+    /// (`mmap` and `mprotect`) and two kernel memory areas.
     ///
     /// # Errors
     ///
-    /// - [`io::ErrorKind::OutOfMemory`] when the kernel refuses the mapping with
-    ///   `ENOMEM`; the message names the limit that was hit (`vm.max_map_count`
-    ///   or `RLIMIT_AS`) and the numbers involved.
-    /// - [`io::ErrorKind::InvalidInput`] when the size overflows the address
-    ///   space.
-    /// - Any other error `mmap` or `mprotect` report, as is.
+    /// - [`io::ErrorKind::OutOfMemory`] when the kernel refuses the memory with `ENOMEM`; the message names the
+    ///   limit that was hit (`vm.max_map_count` or `RLIMIT_AS`) and the numbers involved.
+    /// - [`io::ErrorKind::InvalidInput`] when the size overflows the address space.
+    /// - Any other error `mmap`, `madvise` or `mprotect` report, as is.
     pub(crate) fn new(usable_size: usize) -> io::Result<GuardedStack> {
-        let (usable_size, mapping_length) = mapping_sizes(usable_size)?;
-
-        // SAFETY: an anonymous mapping at an address the kernel chooses
-        // (`addr` null, no MAP_FIXED) cannot overlap or alter any existing
-        // memory; `fd` -1 and offset 0 are what MAP_ANONYMOUS requires.
-        let mapping = unsafe {
-            libc::mmap(
-                ptr::null_mut(),
-                mapping_length,
-                libc::PROT_NONE,
-                libc::MAP_PRIVATE | libc::MAP_ANONYMOUS | libc::MAP_NORESERVE,
-                -1,
-                0,
-            )
+        let (usable_size, length) = mapping_sizes(usable_size)?;
+        let mappings = mappings_per_stack(length);
+        let (start, owner) = if mappings == 0 {
+            let (start, new_arena) =
+                stack_arena::take_slot(length).map_err(|error| describe_failure(error, usable_size))?;
+            if new_arena {
+                STACK_MAPPINGS.fetch_add(1, Ordering::Relaxed);
+            }
+            (start, Owner::Arena)
+        } else {
+            let start = stack_arena::map_anonymous(length).map_err(|error| describe_failure(error, usable_size))?;
+            STACK_MAPPINGS.fetch_add(mappings, Ordering::Relaxed);
+            (start, Owner::Mapping)
         };
-        if mapping == libc::MAP_FAILED {
-            return Err(describe_failure(io::Error::last_os_error(), usable_size));
-        }
-
-        let bounds = StackPointer::new(mapping as usize).and_then(|start| {
-            let end = StackPointer::new(start.get().checked_add(mapping_length)?)?;
-            Some((start, end))
-        });
-        let Some((mapping_start, mapping_end)) = bounds else {
-            // Only possible with `vm.mmap_min_addr = 0`: the kernel handed out
-            // page zero, which cannot be described with `StackPointer`.
-            // SAFETY: `mapping` is the mapping just created, referenced by
-            // nothing else.
-            unsafe { libc::munmap(mapping, mapping_length) };
-            return Err(io::Error::other("mmap placed a green thread stack at address zero"));
+        // `start` is not null (`map_anonymous` and arenas never hand out address zero) and `start + length` is
+        // the end of memory the kernel mapped, so neither overflows.
+        let bounds = StackPointer::new(start).zip(StackPointer::new(start + length));
+        let Some((start, end)) = bounds else {
+            unreachable!("a stack at address zero or at the end of the address space");
         };
-        // From here on the mapping is owned by `stack`: an early return unmaps it.
-        let stack = GuardedStack { mapping_start, mapping_end };
-        MAPPED_STACKS.fetch_add(1, Ordering::Relaxed);
-
-        // SAFETY: the range `[guard end, mapping end)` lies inside the mapping
-        // created just above (invariant 1), which nothing else references yet,
-        // so changing its protection cannot affect any other memory.
-        let result = unsafe {
-            libc::mprotect(
-                stack.guard_range().end as *mut libc::c_void,
-                usable_size,
-                libc::PROT_READ | libc::PROT_WRITE,
-            )
-        };
-        if result != 0 {
-            // Read errno before `stack` is dropped: `munmap` may overwrite it.
-            let error = io::Error::last_os_error();
-            drop(stack);
-            return Err(describe_failure(error, usable_size));
+        // From here on the memory is owned by `stack`: an early return gives it back.
+        let stack = GuardedStack { start, end };
+        debug_assert_eq!(stack.owner(), owner);
+        if owner == Owner::Mapping {
+            stack.make_guard().map_err(|error| describe_failure(error, usable_size))?;
         }
         Ok(stack)
     }
 
-    /// Returns the usable size a stack requested with `requested` bytes gets:
-    /// at least `MIN_STACK_SIZE`, rounded up to whole pages. `None` when the
-    /// rounding overflows.
+    /// Makes the guard page of a stack that has a mapping of its own.
+    fn make_guard(&self) -> io::Result<()> {
+        let guard = self.guard_range();
+        match guard_kind() {
+            GuardKind::Installed => stack_arena::install_guard(guard.start, guard.len()),
+            GuardKind::Protected => {
+                // SAFETY: the guard page lies inside the mapping this value owns (invariant 1), which nothing
+                // else references yet, so changing its protection cannot affect any other memory.
+                let result = unsafe { libc::mprotect(guard.start as *mut libc::c_void, guard.len(), libc::PROT_NONE) };
+                if result == 0 {
+                    Ok(())
+                } else {
+                    Err(io::Error::last_os_error())
+                }
+            }
+        }
+    }
+
+    /// Returns the usable size a stack requested with `requested` bytes gets: at least `MIN_STACK_SIZE`, rounded
+    /// up to whole pages. `None` when the rounding overflows.
     ///
     /// The stack pool uses it to compare a request with the size it caches.
     pub(crate) fn usable_size_for(requested: usize) -> Option<usize> {
         round_up_to_pages(requested.max(MIN_STACK_SIZE))
     }
 
-    /// Returns the number of bytes a green thread can use, excluding the guard
-    /// page. A multiple of the page size.
+    /// Returns the number of bytes a green thread can use, excluding the guard page. A multiple of the page
+    /// size.
     pub(crate) fn usable_size(&self) -> usize {
-        self.mapping_length() - guard_length()
+        self.length() - guard_length()
     }
 
-    /// Returns the length of the whole mapping: guard page plus usable part.
-    fn mapping_length(&self) -> usize {
-        self.mapping_end.get() - self.mapping_start.get()
+    /// Returns who owns the memory: an arena for the lengths `new` takes from arenas, a mapping otherwise.
+    fn owner(&self) -> Owner {
+        if mappings_per_stack(self.length()) == 0 {
+            Owner::Arena
+        } else {
+            Owner::Mapping
+        }
     }
 
-    /// Returns the address range of the guard page: the lowest addresses of the
-    /// mapping, mapped `PROT_NONE`.
+    /// Returns the length of the whole stack: guard page plus usable part.
+    fn length(&self) -> usize {
+        self.end.get() - self.start.get()
+    }
+
+    /// Returns the address range of the guard page: the lowest page of the stack.
     ///
-    /// A fault at an address in this range while the stack's green thread runs
-    /// is a stack overflow; this is what the overflow handler checks.
+    /// A fault at an address in this range while the stack's green thread runs is a stack overflow; this is
+    /// what the overflow handler checks.
     pub(crate) fn guard_range(&self) -> Range<usize> {
-        self.mapping_start.get()..self.mapping_start.get() + guard_length()
+        self.start.get()..self.start.get() + guard_length()
+    }
+
+    /// Gives back many stacks at once: arena slots in one batch (one `madvise` per run of adjacent slots
+    /// instead of one per stack, one lock), mappings one by one. What dropping each would do, for less.
+    pub(crate) fn release_all(stacks: impl IntoIterator<Item = GuardedStack>) {
+        let mut slots = Vec::new();
+        for stack in stacks {
+            if stack.owner() == Owner::Arena {
+                let stack = ManuallyDrop::new(stack);
+                slots.push((stack.start.get(), stack.length()));
+            }
+            // Dropped here otherwise: unmapped.
+        }
+        if !slots.is_empty() {
+            // SAFETY: each slot came from `take_slot` with this length (invariant 1 with `Owner::Arena`) and its
+            // `GuardedStack` was consumed without running `Drop`, so it is returned once and nothing uses it.
+            let unmapped = unsafe { stack_arena::return_slots(&mut slots) };
+            STACK_MAPPINGS.fetch_sub(unmapped, Ordering::Relaxed);
+        }
     }
 }
 
-// SAFETY: corosensei requires a guard page below the usable memory and at least
-// `MIN_STACK_SIZE` usable bytes. `new` maps the lowest page `PROT_NONE` and
-// raises the usable size to `MIN_STACK_SIZE` (invariant 2). `base` and `limit`
-// are the page-aligned ends of the mapping, hence aligned to `STACK_ALIGNMENT`
-// (16 on x86_64). The memory stays mapped until `Drop`, which cannot run while
-// a coroutine owns the stack.
+// SAFETY: corosensei requires a guard page below the usable memory and at least `MIN_STACK_SIZE` usable bytes.
+// `new` makes the lowest page a guard and raises the usable size to `MIN_STACK_SIZE` (invariant 2). `base` and
+// `limit` are the page-aligned ends, hence aligned to `STACK_ALIGNMENT` (16 on x86_64). The memory stays owned
+// until `Drop`, which cannot run while a coroutine owns the stack.
 unsafe impl Stack for GuardedStack {
     #[inline]
     fn base(&self) -> StackPointer {
-        self.mapping_end
+        self.end
     }
 
     #[inline]
     fn limit(&self) -> StackPointer {
         // corosensei wants the lowest address including the guard page.
-        self.mapping_start
+        self.start
     }
 }
 
 impl Drop for GuardedStack {
     fn drop(&mut self) {
-        MAPPED_STACKS.fetch_sub(1, Ordering::Relaxed);
-        let (start, length) = (self.mapping_start.get() as *mut libc::c_void, self.mapping_length());
-        // SAFETY: the range is exactly the mapping created in `new` and owned by this value (invariant 1); no
-        // coroutine still runs on it: a coroutine owns its stack until dropped or `into_stack`.
-        let result = unsafe { libc::munmap(start, length) };
-        if result != 0 {
-            // Unmapping a whole mapping only fails on a bug; leaking it is the
-            // safe outcome, and panicking in `drop` could abort.
-            log::error!(
-                "munmap of a green thread stack at {:#x} ({} bytes) failed: {}",
-                self.mapping_start,
-                self.mapping_length(),
-                io::Error::last_os_error()
-            );
+        let (start, length) = (self.start.get(), self.length());
+        match self.owner() {
+            Owner::Arena => {
+                // SAFETY: the slot came from `take_slot` with this length (invariant 1) and is given back once,
+                // here; no coroutine still runs on it: a coroutine owns its stack until dropped or `into_stack`.
+                let unmapped = unsafe { stack_arena::return_slots(&mut [(start, length)]) };
+                STACK_MAPPINGS.fetch_sub(unmapped, Ordering::Relaxed);
+            }
+            Owner::Mapping => {
+                STACK_MAPPINGS.fetch_sub(mappings_per_stack(length).max(1), Ordering::Relaxed);
+                // SAFETY: the range is exactly the mapping created in `new` and owned by this value (invariant
+                // 1); no coroutine still runs on it, as above.
+                let result = unsafe { libc::munmap(start as *mut libc::c_void, length) };
+                if result != 0 {
+                    // Unmapping a whole mapping only fails on a bug; leaking it is the safe outcome, and
+                    // panicking in `drop` could abort.
+                    log::error!(
+                        "munmap of a green thread stack at {start:#x} ({length} bytes) failed: {}",
+                        io::Error::last_os_error()
+                    );
+                }
+            }
         }
+    }
+}
+
+/// Returns the memory areas a stack of `length` bytes (guard included) adds to the process: 0 for an arena
+/// slot (its arena's one area is shared by many), 1 for a mapping of its own with an installed guard, 2 with an
+/// `mprotect` guard.
+fn mappings_per_stack(length: usize) -> usize {
+    match guard_kind() {
+        GuardKind::Installed if length <= LARGEST_SLOT => 0,
+        GuardKind::Installed => 1,
+        GuardKind::Protected => 2,
     }
 }
 
@@ -278,11 +306,8 @@ fn mapping_sizes(requested: usize) -> io::Result<(usize, usize)> {
         })
 }
 
-/// Number of `GuardedStack` values alive in the process; see `# State`.
-static MAPPED_STACKS: AtomicUsize = AtomicUsize::new(0);
-
-/// Memory areas a stack adds: the guard page and the usable part.
-const MAPPINGS_PER_STACK: usize = 2;
+/// Memory areas held by stacks and arenas; see `# State`.
+static STACK_MAPPINGS: AtomicUsize = AtomicUsize::new(0);
 
 /// Memory areas [`check_capacity`] assumes the rest of the process uses
 /// (binary, libraries, heap, OS thread stacks, files). Typical processes have
@@ -296,12 +321,13 @@ static MAX_MAP_COUNT: OnceLock<Option<usize>> = OnceLock::new();
 /// Fails early when the process cannot hold another stack of `usable_size`
 /// bytes, so that `spawn` can report it before queueing the green thread.
 ///
-/// Best effort and cheap: while the stacks mapped by this process are far
-/// below what `vm.max_map_count` allows, it makes no system call (the first
-/// call reads the limit once). Near the limit it counts the process's memory
-/// areas in `/proc/self/maps`. Running out of memory or address space
-/// (`RLIMIT_AS`) is not predicted; it shows when the stack is mapped, as the
-/// error of [`GuardedStack::new`].
+/// Best effort and cheap. An arena stack adds no memory area, so only its size
+/// is checked. Otherwise, while the areas stacks hold are far below what
+/// `vm.max_map_count` allows, it makes no system call (the first call reads
+/// the limit once); near the limit it counts the process's memory areas in
+/// `/proc/self/maps`. Running out of memory or address space (`RLIMIT_AS`) is
+/// not predicted; it shows when the stack is mapped, as the error of
+/// [`GuardedStack::new`].
 ///
 /// # Errors
 ///
@@ -310,9 +336,14 @@ static MAX_MAP_COUNT: OnceLock<Option<usize>> = OnceLock::new();
 /// - [`io::ErrorKind::InvalidInput`] when the size overflows the address
 ///   space.
 pub(crate) fn check_capacity(usable_size: usize) -> io::Result<()> {
-    let mapped_stacks = MAPPED_STACKS.load(Ordering::Relaxed);
-    check_capacity_with(usable_size, mapped_stacks, *MAX_MAP_COUNT.get_or_init(read_max_map_count), || {
-        recent_reading(mapped_stacks)
+    let (_, length) = mapping_sizes(usable_size)?;
+    let per_stack = mappings_per_stack(length);
+    if per_stack == 0 {
+        return Ok(());
+    }
+    let stack_mappings = STACK_MAPPINGS.load(Ordering::Relaxed);
+    check_capacity_with(usable_size, per_stack, stack_mappings, *MAX_MAP_COUNT.get_or_init(read_max_map_count), || {
+        recent_reading(stack_mappings)
     })
 }
 
@@ -321,12 +352,12 @@ pub(crate) fn check_capacity(usable_size: usize) -> io::Result<()> {
 /// green threads would take a minute.
 const RECOUNT_EVERY: std::time::Duration = std::time::Duration::from_millis(20);
 
-/// The last real count: when, how many stacks were mapped then, and what was read.
+/// The last real count: when, how many areas stacks held then, and what was read.
 struct Reading {
     /// When it was taken.
     at: std::time::Instant,
-    /// `MAPPED_STACKS` at that time.
-    mapped_stacks: usize,
+    /// `STACK_MAPPINGS` at that time.
+    stack_mappings: usize,
     /// The process's memory areas then.
     mappings: Option<usize>,
     /// `vm.max_map_count` then.
@@ -334,52 +365,54 @@ struct Reading {
 }
 
 /// The mapping count and limit: read for real at most every [`RECOUNT_EVERY`]; in between, the last count
-/// adjusted by the stacks mapped or unmapped since.
-fn recent_reading(mapped_stacks: usize) -> (Option<usize>, Option<usize>) {
+/// adjusted by the areas stacks mapped or unmapped since.
+fn recent_reading(stack_mappings: usize) -> (Option<usize>, Option<usize>) {
     static LAST: std::sync::Mutex<Option<Reading>> = std::sync::Mutex::new(None);
     let mut last = LAST.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
     if let Some(reading) = last.as_ref().filter(|reading| reading.at.elapsed() < RECOUNT_EVERY) {
-        let added = (mapped_stacks as isize - reading.mapped_stacks as isize) * MAPPINGS_PER_STACK as isize;
+        let added = stack_mappings as isize - reading.stack_mappings as isize;
         let mappings = reading.mappings.map(|m| m.saturating_add_signed(added));
         return (mappings, reading.limit);
     }
     let (mappings, limit) = (count_mappings(), read_max_map_count());
-    *last = Some(Reading { at: std::time::Instant::now(), mapped_stacks, mappings, limit });
+    *last = Some(Reading { at: std::time::Instant::now(), stack_mappings, mappings, limit });
     (mappings, limit)
 }
 
-/// [`check_capacity`] with its inputs passed in: the stacks mapped now, the
-/// cached `vm.max_map_count`, and how to read the mapping count and the
-/// current limit when near it.
+/// [`check_capacity`] with its inputs passed in: the areas a new stack adds,
+/// the areas stacks hold now, the cached `vm.max_map_count`, and how to read
+/// the mapping count and the current limit when near it.
 fn check_capacity_with(
     usable_size: usize,
-    mapped_stacks: usize,
+    per_stack: usize,
+    stack_mappings: usize,
     cached_limit: Option<usize>,
     read_mappings_and_limit: impl FnOnce() -> (Option<usize>, Option<usize>),
 ) -> io::Result<()> {
-    let (usable_size, mapping_length) = mapping_sizes(usable_size)?;
+    let (usable_size, length) = mapping_sizes(usable_size)?;
     let Some(cached_limit) = cached_limit else {
         return Ok(());
     };
-    if !near_map_count_limit(mapped_stacks, cached_limit) {
+    if !near_map_count_limit(stack_mappings, per_stack, cached_limit) {
         return Ok(());
     }
     let (Some(mappings), Some(limit)) = read_mappings_and_limit() else {
         return Ok(());
     };
-    if mappings.saturating_add(MAPPINGS_PER_STACK) <= limit {
+    if mappings.saturating_add(per_stack) <= limit {
         return Ok(());
     }
     Err(io::Error::new(
         io::ErrorKind::OutOfMemory,
-        out_of_memory_message(usable_size, mapping_length, Some(mappings), Some(limit), address_space_limit()),
+        out_of_memory_message(usable_size, length, per_stack, Some(mappings), Some(limit), address_space_limit()),
     ))
 }
 
-/// Returns whether `mapped_stacks` plus one more stack, with the estimate for
-/// the rest of the process, come close enough to `limit` to count for real.
-fn near_map_count_limit(mapped_stacks: usize, limit: usize) -> bool {
-    mapped_stacks.saturating_add(1).saturating_mul(MAPPINGS_PER_STACK).saturating_add(OTHER_MAPPINGS_ESTIMATE) >= limit
+/// Returns whether the areas stacks hold plus those of one more stack, with the
+/// estimate for the rest of the process, come close enough to `limit` to count
+/// for real.
+fn near_map_count_limit(stack_mappings: usize, per_stack: usize, limit: usize) -> bool {
+    stack_mappings.saturating_add(per_stack).saturating_add(OTHER_MAPPINGS_ESTIMATE) >= limit
 }
 
 /// How close to `vm.max_map_count` the mapping count must be for an `ENOMEM` to
@@ -388,7 +421,7 @@ fn near_map_count_limit(mapped_stacks: usize, limit: usize) -> bool {
 /// `[vsyscall]`, which is not counted by the kernel.
 const MAP_COUNT_SLACK: usize = 64;
 
-/// Turns an `mmap` or `mprotect` failure into the error `new` returns.
+/// Turns an `mmap`, `madvise` or `mprotect` failure into the error `new` returns.
 ///
 /// `ENOMEM` becomes an `OutOfMemory` error naming the exhausted limit; anything
 /// else is returned unchanged. Does not panic: every `/proc` read that fails
@@ -397,14 +430,10 @@ fn describe_failure(error: io::Error, usable_size: usize) -> io::Error {
     if error.raw_os_error() != Some(libc::ENOMEM) {
         return error;
     }
-    let (mappings, limit) = recent_reading(MAPPED_STACKS.load(Ordering::Relaxed));
-    let message = out_of_memory_message(
-        usable_size,
-        usable_size.saturating_add(guard_length()),
-        mappings,
-        limit,
-        address_space_limit(),
-    );
+    let length = usable_size.saturating_add(guard_length());
+    let (mappings, limit) = recent_reading(STACK_MAPPINGS.load(Ordering::Relaxed));
+    let message =
+        out_of_memory_message(usable_size, length, mappings_per_stack(length), mappings, limit, address_space_limit());
     io::Error::new(io::ErrorKind::OutOfMemory, message)
 }
 
@@ -415,17 +444,22 @@ fn describe_failure(error: io::Error, usable_size: usize) -> io::Error {
 fn out_of_memory_message(
     usable_size: usize,
     mapping_length: usize,
+    per_stack: usize,
     mappings: Option<usize>,
     max_map_count: Option<usize>,
     address_space_limit: Option<u64>,
 ) -> String {
     if let (Some(mappings), Some(max_map_count)) = (mappings, max_map_count) {
         if mappings.saturating_add(MAP_COUNT_SLACK) >= max_map_count {
+            let needs = match per_stack {
+                0 => "green thread stacks share one per arena of many stacks".to_owned(),
+                needed => format!("each green thread stack needs {needed}"),
+            };
             return format!(
                 "cannot allocate a green thread stack: the process has {mappings} memory \
-                 mappings, the limit set by vm.max_map_count ({max_map_count}); each green \
-                 thread stack needs 2 (run fewer green threads at once, or raise the limit \
-                 with `sysctl vm.max_map_count=N`)"
+                 mappings, the limit set by vm.max_map_count ({max_map_count}); {needs} (run \
+                 fewer green threads at once, or raise the limit with `sysctl \
+                 vm.max_map_count=N`)"
             );
         }
     }
@@ -500,6 +534,7 @@ mod tests {
 
     use std::env;
     use std::process::Output;
+    use std::ptr;
 
     use corosensei::{Coroutine, CoroutineResult};
 
@@ -521,6 +556,12 @@ mod tests {
     }
 
     #[test]
+    fn a_stack_is_two_words() {
+        // It lives in every green thread's coroutine: the owner is derived, not stored.
+        assert_eq!(std::mem::size_of::<GuardedStack>(), 2 * std::mem::size_of::<usize>());
+    }
+
+    #[test]
     fn layout_matches_corosensei_contract() {
         let stack = GuardedStack::new(64 * 1024).unwrap();
         let guard = stack.guard_range();
@@ -539,7 +580,10 @@ mod tests {
     }
 
     #[test]
-    fn two_mappings_with_guard_page_none_and_rest_writable() {
+    fn protected_stacks_are_two_mappings_with_the_guard_page_none() {
+        if guard_kind() != GuardKind::Protected {
+            return;
+        }
         let stack = GuardedStack::new(64 * 1024).unwrap();
         let guard = stack.guard_range();
         let guard_line = mapping_line(guard.start).unwrap();
@@ -549,6 +593,38 @@ mod tests {
         drop(stack);
         assert_eq!(mapping_line(guard.start), None);
         assert_eq!(mapping_line(guard.end), None);
+    }
+
+    /// Counts the lines of `/proc/self/maps`.
+    fn mapping_count() -> usize {
+        std::fs::read_to_string("/proc/self/maps").unwrap().lines().count()
+    }
+
+    #[test]
+    fn installed_guards_add_no_mapping_per_stack() {
+        if guard_kind() != GuardKind::Installed {
+            eprintln!("skipped: this process uses mprotect guards");
+            return;
+        }
+        let before = mapping_count();
+        let stacks: Vec<_> = (0..2000).map(|_| GuardedStack::new(64 * 1024).unwrap()).collect();
+        // Other tests map concurrently; per-stack mappings would add 2000 or more.
+        assert!(mapping_count() < before + 100, "{before} -> {}", mapping_count());
+        for stack in &stacks {
+            // The usable part is writable right above the guard.
+            // SAFETY: the stack is ours and not running; its usable part is readable and writable.
+            unsafe { ptr::write_volatile(stack.guard_range().end as *mut u8, 1) };
+        }
+        GuardedStack::release_all(stacks);
+        // Large stacks get a mapping of their own, still one area.
+        let large = GuardedStack::new(2 * LARGEST_SLOT).unwrap();
+        assert!(mapping_line(large.limit().get()).unwrap().contains(" rw-p "));
+        assert_eq!(large.usable_size(), 2 * LARGEST_SLOT);
+    }
+
+    #[test]
+    fn every_test_of_this_module_passes_with_protected_guards() {
+        super::super::test_child::run_module_with_protected_guards(module_path!());
     }
 
     #[test]
@@ -572,19 +648,21 @@ mod tests {
 
     #[test]
     fn out_of_memory_message_names_the_limit() {
-        let message = out_of_memory_message(262_144, 266_240, Some(65_530), Some(65_530), None);
+        let message = out_of_memory_message(262_144, 266_240, 2, Some(65_530), Some(65_530), None);
         assert_eq!(
             message,
             "cannot allocate a green thread stack: the process has 65530 memory mappings, the \
              limit set by vm.max_map_count (65530); each green thread stack needs 2 (run fewer \
              green threads at once, or raise the limit with `sysctl vm.max_map_count=N`)"
         );
-        let message = out_of_memory_message(262_144, 266_240, Some(120), Some(65_530), Some(1 << 30));
+        let message = out_of_memory_message(262_144, 266_240, 2, Some(120), Some(65_530), Some(1 << 30));
         assert!(message.contains("RLIMIT_AS"), "{message}");
         assert!(message.contains("1073741824 bytes"), "{message}");
         assert!(message.contains("262144 bytes"), "{message}");
         assert!(message.contains("120 of 65530"), "{message}");
-        let message = out_of_memory_message(4096, 8192, None, None, None);
+        let message = out_of_memory_message(4096, 8192, 0, Some(65_500), Some(65_530), None);
+        assert!(message.contains("green thread stacks share one per arena of many stacks"), "{message}");
+        let message = out_of_memory_message(4096, 8192, 2, None, None, None);
         assert_eq!(
             message,
             "cannot allocate a green thread stack of 4096 bytes (8192 with its guard page): the \
@@ -603,28 +681,30 @@ mod tests {
 
     #[test]
     fn capacity_check_looks_closer_only_near_the_limit() {
-        // 65530 allows (65530 - 4096) / 2 = 30717 stacks before counting.
-        assert!(!near_map_count_limit(0, 65_530));
-        assert!(!near_map_count_limit(30_715, 65_530));
-        assert!(near_map_count_limit(30_716, 65_530));
-        assert!(near_map_count_limit(usize::MAX, 65_530));
-        assert!(near_map_count_limit(0, 1_000));
+        // 65530 allows 65530 - 4096 - 2 = 61432 areas held by stacks before counting.
+        assert!(!near_map_count_limit(0, 2, 65_530));
+        assert!(!near_map_count_limit(61_430, 2, 65_530));
+        assert!(near_map_count_limit(61_432, 2, 65_530));
+        assert!(!near_map_count_limit(61_432, 1, 65_530));
+        assert!(near_map_count_limit(usize::MAX, 2, 65_530));
+        assert!(near_map_count_limit(0, 2, 1_000));
     }
 
     #[test]
     fn capacity_check_near_the_limit_counts_and_names_it() {
         let unreachable = || -> (Option<usize>, Option<usize>) { panic!("counted far from the limit") };
-        check_capacity_with(4096, 10, Some(65_530), unreachable).unwrap();
-        check_capacity_with(4096, 10, None, unreachable).unwrap();
+        check_capacity_with(4096, 2, 20, Some(65_530), unreachable).unwrap();
+        check_capacity_with(4096, 2, 20, None, unreachable).unwrap();
 
         // Near the cached limit, but the real count leaves room.
-        check_capacity_with(4096, 30_716, Some(65_530), || (Some(65_000), Some(65_530))).unwrap();
+        check_capacity_with(4096, 2, 61_432, Some(65_530), || (Some(65_000), Some(65_530))).unwrap();
         // The sysctl was raised since it was cached.
-        check_capacity_with(4096, 30_716, Some(65_530), || (Some(65_529), Some(262_144))).unwrap();
+        check_capacity_with(4096, 2, 61_432, Some(65_530), || (Some(65_529), Some(262_144))).unwrap();
         // /proc unreadable: no early failure.
-        check_capacity_with(4096, 30_716, Some(65_530), || (None, None)).unwrap();
+        check_capacity_with(4096, 2, 61_432, Some(65_530), || (None, None)).unwrap();
 
-        let error = check_capacity_with(256 * 1024, 32_000, Some(65_530), || (Some(65_529), Some(65_530))).unwrap_err();
+        let error =
+            check_capacity_with(256 * 1024, 2, 64_000, Some(65_530), || (Some(65_529), Some(65_530))).unwrap_err();
         assert_eq!(error.kind(), io::ErrorKind::OutOfMemory);
         assert_eq!(
             error.to_string(),
@@ -635,10 +715,14 @@ mod tests {
     }
 
     #[test]
-    fn mapped_stacks_are_counted() {
+    fn stack_mappings_are_counted() {
         // Other tests map stacks concurrently: only check that ours are seen.
         let stacks: Vec<_> = (0..8).map(|_| GuardedStack::new(4096).unwrap()).collect();
-        assert!(MAPPED_STACKS.load(Ordering::Relaxed) >= stacks.len());
+        let expected = match guard_kind() {
+            GuardKind::Protected => 2 * stacks.len(),
+            GuardKind::Installed => 1,
+        };
+        assert!(STACK_MAPPINGS.load(Ordering::Relaxed) >= expected);
     }
 
     #[test]

@@ -12,17 +12,20 @@
 //! size its stack was given. This is why the default can be generous.
 //!
 //! A stack that runs out does not corrupt its neighbour: the lowest page of
-//! every stack is a `PROT_NONE` guard page, and touching it faults. The
-//! overflow module turns that fault into `green thread '<name>' overflowed its
-//! stack` and an abort, instead of a bare `SIGSEGV`. Rust's stack probes
-//! guarantee that no Rust frame steps over a one-page guard.
+//! every stack is a guard page, and touching it faults. The overflow module
+//! turns that fault into `green thread '<name>' overflowed its stack` and an
+//! abort, instead of a bare `SIGSEGV`. Rust's stack probes guarantee that no
+//! Rust frame steps over a one-page guard.
 //!
-//! The guard page has a price in kernel bookkeeping: a stack is two memory
-//! areas (VMAs) with different protections, and Linux caps the areas of one
-//! process at `vm.max_map_count`, 65530 by default. With the areas the process
-//! needs for its binary, libraries, heap and thread stacks, that allows about
-//! 32,000 live green threads. Past that `GuardedStack::new` fails with an error
-//! naming the limit; raising it is one `sysctl vm.max_map_count=N`.
+//! Where the kernel has `MADV_GUARD_INSTALL` (Linux 6.13 and later), the guard
+//! is a page-table marker and stacks are slots of shared arenas: a green
+//! thread costs no kernel memory area, and the number of live green threads
+//! is bounded by memory (one resident page each when parked) and address
+//! space, not by `vm.max_map_count`. On older kernels each stack is two memory
+//! areas (the `mprotect`ed guard and the usable part), which caps a process
+//! at about 32,000 live green threads with the default `vm.max_map_count` of
+//! 65530; past that `GuardedStack::new` fails with an error naming the limit.
+//! See [`stack`](super::stack) and [`stack_arena`](super::stack_arena).
 //!
 //! # Default size
 //!
@@ -52,8 +55,8 @@
 //! room for the program's own frames, which in debug builds are several times
 //! larger than in release. 128 KiB would leave five times; the difference
 //! costs only address space, since untouched pages are never resident:
-//! 32,000 stacks of 256 KiB reserve 8 GiB of the 128 TiB a process can address
-//! (keep that in mind under an `RLIMIT_AS`).
+//! 1,000,000 stacks of 256 KiB reserve 260 GiB of the 128 TiB a process can
+//! address (keep that in mind under an `RLIMIT_AS`).
 //!
 //! # State
 //!
@@ -64,17 +67,19 @@
 //!
 //! How many it keeps adapts to the load: it counts the stacks in use and their
 //! peak, and [`StackPool::trim`] (called by the worker about once a second)
-//! unmaps the cached stacks beyond what the recent peak would need again. A
-//! burst of 100,000 green threads that repeats every few milliseconds is served
-//! from the cache after the first one (no `mmap`, `mprotect`, page fault or
-//! `munmap`, which together cost several microseconds per stack and a TLB
-//! shootdown per `munmap`); once the bursts stop, the cache is released within
-//! two trims.
+//! gives back the cached stacks beyond what the recent peak would need again.
+//! A burst of 100,000 green threads that repeats every few milliseconds is
+//! served from the cache after the first one (no system call and no page
+//! fault per stack); once the bursts stop, the cache is released within three
+//! trims (the peak of the last two trim windows is kept).
 //!
 //! A cached stack keeps the pages its earlier green threads dirtied resident:
 //! the pool's memory is the high-water mark of the stacks it caches, not their
 //! current use. The pool does not `madvise` them away on `put`, because that
-//! would be the system call the pool exists to avoid.
+//! would be the system call the pool exists to avoid. Trimmed stacks are given
+//! back all at once ([`GuardedStack::release_all`]): arena slots have their
+//! pages dropped in one `madvise` per run of adjacent slots and stay guarded
+//! for the next taker; stacks with a mapping of their own are unmapped.
 //!
 //! # Ownership
 //!
@@ -106,7 +111,7 @@ pub(crate) struct StackPool {
     /// Usable size of the stacks the pool caches: the default size rounded as
     /// `GuardedStack::new` rounds it.
     cached_size: usize,
-    /// Most stacks kept in `cached`; more are unmapped on `put`.
+    /// Most stacks kept in `cached`; more are given back on `put`.
     max_cached: usize,
     /// Unused stacks of `cached_size`, at most `max_cached`. Used as a stack:
     /// the last one put is the first one taken.
@@ -119,6 +124,8 @@ pub(crate) struct StackPool {
     in_use: usize,
     /// The largest `in_use` since the last `trim`.
     peak_in_use: usize,
+    /// `peak_in_use` as the last `trim` found it: the peak of the window before.
+    previous_peak: usize,
     /// Makes the pool `!Sync`: it belongs to one worker thread.
     not_sync: PhantomData<Cell<()>>,
 }
@@ -139,6 +146,7 @@ impl StackPool {
             reused: 0,
             in_use: 0,
             peak_in_use: 0,
+            previous_peak: 0,
             not_sync: PhantomData,
         }
     }
@@ -164,7 +172,7 @@ impl StackPool {
         self.count_out();
         self.allocated += 1;
         log::trace!(
-            "stack pool: mapped a stack of {} bytes ({} mapped, {} reused, {} cached)",
+            "stack pool: made a new stack of {} bytes ({} mapped, {} reused, {} cached)",
             stack.usable_size(),
             self.allocated,
             self.reused,
@@ -176,7 +184,8 @@ impl StackPool {
     /// Takes back the stack of a finished green thread.
     ///
     /// Keeps it for a later [`get`](Self::get) if it has the default size and
-    /// fewer than `max_cached` stacks are cached; otherwise unmaps it.
+    /// fewer than `max_cached` stacks are cached; otherwise gives it back
+    /// (to its arena, or unmapped).
     ///
     /// A stack passed here is no longer in use: corosensei only hands a stack
     /// back from a coroutine that has finished (`Coroutine::into_stack`).
@@ -185,7 +194,11 @@ impl StackPool {
         if stack.usable_size() == self.cached_size && self.cached.len() < self.max_cached {
             self.cached.push(stack);
         } else {
-            log::trace!("stack pool: unmapped a stack of {} bytes ({} cached)", stack.usable_size(), self.cached.len());
+            log::trace!(
+                "stack pool: gave back a stack of {} bytes ({} cached)",
+                stack.usable_size(),
+                self.cached.len()
+            );
             drop(stack);
         }
     }
@@ -195,15 +208,16 @@ impl StackPool {
         self.peak_in_use = self.peak_in_use.max(self.in_use);
     }
 
-    /// Unmaps the cached stacks the recent peak would not need again (see the
-    /// module docs); returns how many were unmapped.
+    /// Gives back the cached stacks the recent peak would not need again (see
+    /// the module docs); returns how many were given back.
     pub(crate) fn trim(&mut self) -> usize {
-        let keep = self.peak_in_use - self.in_use;
+        let keep = self.recent_peak() - self.in_use;
+        self.previous_peak = self.peak_in_use;
         self.peak_in_use = self.in_use;
         let excess = self.cached.len().saturating_sub(keep);
         if excess > 0 {
             // The oldest (coldest) stacks are at the front.
-            self.cached.drain(..excess);
+            GuardedStack::release_all(self.cached.drain(..excess));
             log::debug!(target: "green::coroutine", "stack pool: trimmed {excess} cached stacks, {} left", self.cached.len());
         }
         excess
@@ -211,7 +225,14 @@ impl StackPool {
 
     /// Whether a `trim` could release anything.
     pub(crate) fn has_excess(&self) -> bool {
-        self.cached.len() > self.peak_in_use - self.in_use
+        self.cached.len() > self.recent_peak() - self.in_use
+    }
+
+    /// The most stacks in use at once over the last two trim windows. Two, not one: a worker's share of a
+    /// repeated burst varies from one round to the next (placement), and with one window every trim gave back
+    /// what the next round took again, a page fault per stack and an `madvise` per 64.
+    fn recent_peak(&self) -> usize {
+        self.peak_in_use.max(self.previous_peak).max(self.in_use)
     }
 
     /// Returns how many stacks this pool has mapped because none was cached.
@@ -238,6 +259,7 @@ impl Drop for StackPool {
             self.allocated,
             self.reused
         );
+        GuardedStack::release_all(self.cached.drain(..));
     }
 }
 
@@ -247,6 +269,8 @@ mod tests {
 
     use corosensei::stack::Stack;
     use corosensei::Coroutine;
+
+    use crate::coroutine::stack_arena::{guard_kind, GuardKind};
 
     #[test]
     fn pool_is_send_but_not_sync() {
@@ -316,6 +340,43 @@ mod tests {
         let stack = nothing_cached.get(DEFAULT_STACK_SIZE).unwrap();
         nothing_cached.put(stack);
         assert_eq!(nothing_cached.cached(), 0);
+    }
+
+    #[test]
+    fn trimmed_stacks_lose_their_pages_and_are_taken_again() {
+        // A size no other test uses, so the arena slots seen here are this test's.
+        let size = 200 * 1024;
+        let mut pool = StackPool::new(size, 1000);
+        let stacks: Vec<_> = (0..100).map(|_| pool.get(size).unwrap()).collect();
+        let tops: Vec<usize> = stacks.iter().map(|stack| stack.base().get() - 8).collect();
+        for &top in &tops {
+            // SAFETY: the stacks are ours and not running; the word below `base` is in the usable part.
+            unsafe { std::ptr::write_volatile(top as *mut u64, 0xdead) };
+        }
+        for stack in stacks {
+            pool.put(stack);
+        }
+        // The first two trims keep what the peak (100) would need again, the third gives everything back.
+        assert_eq!(pool.trim(), 0);
+        assert!(!pool.has_excess() && pool.trim() == 0);
+        assert!(pool.has_excess());
+        assert_eq!(pool.trim(), 100);
+        assert_eq!(pool.cached(), 0);
+        let again: Vec<_> = (0..100).map(|_| pool.get(size).unwrap()).collect();
+        for stack in &again {
+            let top = stack.base().get() - 8;
+            if guard_kind() == GuardKind::Installed {
+                assert!(tops.contains(&top), "a trimmed arena slot is taken again");
+            }
+            // SAFETY: as above; pages given back read as zero.
+            assert_eq!(unsafe { std::ptr::read_volatile(top as *const u64) }, 0);
+        }
+        GuardedStack::release_all(again);
+    }
+
+    #[test]
+    fn every_test_of_this_module_passes_with_protected_guards() {
+        super::super::test_child::run_module_with_protected_guards(module_path!());
     }
 
     /// Counts the lines of `/proc/self/maps`.

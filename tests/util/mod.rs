@@ -120,3 +120,10 @@ impl Drop for Lender {
         self.0 .0.store(true, std::sync::atomic::Ordering::SeqCst);
     }
 }
+
+/// Whether this kernel has `MADV_GUARD_INSTALL` (Linux 6.13 and later): where it does, green thread stacks come
+/// from arenas and cost no memory mapping each. The benches' probe, shared.
+#[path = "../../benches/workloads/map_count.rs"]
+mod map_count;
+#[allow(unused_imports)]
+pub use map_count::kernel_has_guard_markers;
