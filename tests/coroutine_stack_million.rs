@@ -112,6 +112,10 @@ fn million_child_entry() {
 }
 
 #[test]
+#[cfg_attr(
+    debug_assertions,
+    ignore = "8.5 GB and up to a minute in a debug build (two stack pages per thread); .ci/run runs it in release"
+)]
 fn a_million_green_threads_park_at_the_default_map_count() {
     if !util::kernel_has_guard_markers() {
         eprintln!(
