@@ -143,10 +143,9 @@ impl<T: 'static> LocalKey<T> {
         let index = self.index();
         with_storage(|storage| {
             let value = storage.get_or_init(index, make)?;
-            // SAFETY: `value` points to a `T` (see `Storage::lookup`) in a box of this thread's storage, which is
-            // neither freed nor moved while this thread can run code that holds it: only destruction frees boxes,
-            // and it starts after the green thread's closure (and so this call) has returned, or at the OS
-            // thread's exit (module docs).
+            // SAFETY: `value` points to a `T` in a box of this thread's storage (`Storage::lookup`), never moved,
+            // and freed only by destruction, which starts after the green thread's closure (and so this call) has
+            // returned, or at the OS thread's exit (module docs).
             Ok(f(unsafe { &*value }))
         })?
     }
