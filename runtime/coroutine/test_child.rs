@@ -29,8 +29,10 @@ pub(crate) fn run_module_with_protected_guards(module: &str) {
     }
     // Test names leave out the crate name.
     let filter = module.split_once("::").map_or(module, |(_, rest)| rest);
+    // One test at a time: with mprotect guards every stack is two memory areas, and the tests that count the
+    // process's memory areas must not see another test's stacks come and go.
     let child = Command::new(std::env::current_exe().unwrap())
-        .args([filter, "--test-threads=2"])
+        .args([filter, "--test-threads=1"])
         .env(GUARD_KIND_VARIABLE, "mprotect")
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
