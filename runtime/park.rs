@@ -253,16 +253,12 @@ fn check_interrupts(local: &context::Local) {
 fn check_interrupts_slow(local: &context::Local) {
     let cancel = local.thread.parker().cancel.load(Ordering::Relaxed);
     let scopes = local.scopes.borrow();
-    if cancel == 0 && scopes.deadlines.is_empty() {
-        return;
-    }
     if scopes.lending > 0 || local.is_unwinding() {
         return;
     }
     if cancel & CANCEL_SHUTDOWN != 0 {
         drop(scopes);
-        log::debug!(target: "green::park", "{} unwinds: its runtime shuts down", local.thread.describe());
-        context::resume_unwind(Box::new(Cancelled));
+        unwind_for_shutdown(local);
     }
     if scopes.shield > 0 {
         return;
@@ -356,9 +352,15 @@ pub(crate) fn interruption_point() {
 #[inline]
 pub(crate) fn check_shutdown(local: &context::Local) {
     if local.thread.parker().is_shutdown_requested() && local.scopes.borrow().lending == 0 && !local.is_unwinding() {
-        log::debug!(target: "green::park", "{} unwinds at a yield: its runtime shuts down", local.thread.describe());
-        context::resume_unwind(Box::new(Cancelled));
+        unwind_for_shutdown(local);
     }
+}
+
+/// The unwinding a shutdown request starts, at a park or a yield (see the module docs).
+#[cold]
+fn unwind_for_shutdown(local: &context::Local) -> ! {
+    log::debug!(target: "green::park", "{} unwinds: its runtime shuts down", local.thread.describe());
+    context::resume_unwind(Box::new(Cancelled))
 }
 
 /// Which of the two shields a section raises.
