@@ -1,5 +1,6 @@
 //! The parts of the report that run in a child process (the bench binary re-executed with `--child ...`): the
-//! servers the client drives, and the memory and capacity measurements, which need a fresh process each.
+//! servers the client drives, and the spawn burst, memory and capacity measurements, which need a fresh
+//! process each.
 //!
 //! A child prints its result as one line starting with `RESULT ` (or, for a server, `LISTENING <address>`
 //! once it accepts connections). A server exits when its stdin closes; the parent also kills it by its id.
@@ -12,7 +13,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use super::machine::{meminfo, resident_bytes};
-use super::workloads::{self, echo, http};
+use super::workloads::{self, echo, http, tasks};
 
 /// The child side: runs the mode named by `args` and exits.
 pub fn run(args: &[String]) -> ! {
@@ -20,6 +21,7 @@ pub fn run(args: &[String]) -> ! {
     match args.as_slice() {
         ["serve", workload, system] => serve(workload, system),
         ["parked", system, count] => parked(system, count.parse().expect("task count")),
+        ["spawn-burst", system, count] => spawn_burst(system, count.parse().expect("task count")),
         ["max-green", limit, seconds] => {
             max_green(limit.parse().expect("limit"), Duration::from_secs(seconds.parse().expect("seconds")))
         }
@@ -157,6 +159,20 @@ fn finish(words: &[String]) -> ! {
     println!("RESULT {}", words.join(" "));
     std::io::stdout().flush().unwrap();
     std::process::exit(0)
+}
+
+/// `count` trivial tasks of `system` spawned, then all joined, in this fresh process: nothing is pooled or
+/// warmed yet (stacks, records, the allocator's bins). The runtime is built before the clock starts. Prints
+/// `RESULT <nanoseconds from the first spawn to the last join>`.
+fn spawn_burst(system: &str, count: u64) -> ! {
+    let elapsed = match system {
+        "green" => tasks::spawn_burst_green(&workloads::green(2), count),
+        "std_thread" => tasks::spawn_burst_std(count),
+        "tokio_multi_thread" => tasks::spawn_burst_tokio(&workloads::tokio_multi(), count),
+        "tokio_current_thread" => tasks::spawn_burst_tokio(&workloads::tokio_current(), count),
+        _ => panic!("unknown system {system}"),
+    };
+    finish(&[elapsed.as_nanos().to_string()])
 }
 
 /// How long parked tasks are left to settle before the resident set is read.

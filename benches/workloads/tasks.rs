@@ -1,8 +1,9 @@
-//! The core runtime's workloads: spawn+join, yield, park/unpark ping-pong, a bare corosensei switch and
-//! 100,000 concurrent 10 ms sleeps, each for green threads, OS threads (where it makes sense) and tokio.
+//! The core runtime's workloads: spawn+join (in batches, and as one burst of 100,000), yield, park/unpark
+//! ping-pong, a bare corosensei switch and 100,000 concurrent 10 ms sleeps, each for green threads, OS threads
+//! (where it makes sense) and tokio.
 //!
 //! Times returned are for `iters` operations (a task spawned and joined, a yield, a round trip), except the
-//! sleepers, which return the wall time of one whole run.
+//! burst and the sleepers, which return the wall time of one whole run.
 
 use std::hint::black_box;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -14,6 +15,13 @@ pub const BATCH: u64 = 1_000;
 
 /// OS threads per spawn+join batch (a thousand OS threads at once would measure the kernel's limits instead).
 pub const STD_BATCH: u64 = 16;
+
+/// Tasks of the spawn burst: all spawned, then all joined (the report runs it in a fresh process).
+pub const BURST: u64 = 100_000;
+
+/// OS threads of the spawn burst: each holds its stack until joined, and 100,000 stacks need 200,000 memory
+/// mappings (a stack and its guard), three times the kernel's default `vm.max_map_count`.
+pub const STD_BURST: u64 = 10_000;
 
 /// Sleeping tasks in the sleepers workload.
 pub const SLEEPERS: usize = 100_000;
@@ -71,6 +79,42 @@ pub fn spawn_join_tokio(runtime: &tokio::runtime::Runtime, iters: u64) -> Durati
             }
         }
         scaled(start.elapsed(), iters, batches * BATCH)
+    })
+}
+
+/// Spawns `count` trivial green threads, then joins them all: the wall time from the first spawn to the last
+/// join.
+pub fn spawn_burst_green(runtime: &green::Runtime, count: u64) -> Duration {
+    runtime.block_on(|| {
+        let start = Instant::now();
+        let handles: Vec<_> = (0..count).map(|i| green::spawn(move || i)).collect();
+        for handle in handles {
+            black_box(handle.join().unwrap());
+        }
+        start.elapsed()
+    })
+}
+
+/// Spawns `count` trivial OS threads, then joins them all: the wall time from the first spawn to the last join.
+pub fn spawn_burst_std(count: u64) -> Duration {
+    let start = Instant::now();
+    let handles: Vec<_> = (0..count).map(|i| std::thread::spawn(move || i)).collect();
+    for handle in handles {
+        black_box(handle.join().unwrap());
+    }
+    start.elapsed()
+}
+
+/// Spawns `count` trivial tokio tasks, then awaits them all: the wall time from the first spawn to the last
+/// join.
+pub fn spawn_burst_tokio(runtime: &tokio::runtime::Runtime, count: u64) -> Duration {
+    runtime.block_on(async {
+        let start = Instant::now();
+        let handles: Vec<_> = (0..count).map(|i| tokio::spawn(async move { i })).collect();
+        for handle in handles {
+            black_box(handle.await.unwrap());
+        }
+        start.elapsed()
     })
 }
 
