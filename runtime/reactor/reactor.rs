@@ -47,17 +47,18 @@ impl Reactor {
     }
 
     /// Waits up to `timeout` (forever for `None`) for events and dispatches them: step 6 of the read traced in
-    /// the [module docs](super). Returns the number of events.
-    pub(crate) fn turn(&mut self, timeout: Option<Duration>) -> io::Result<usize> {
+    /// the [module docs](super). Returns whether another thread's wake-up (the worker's `mio::Waker`) was among
+    /// them: the worker sizes its pre-sleep spin by it.
+    pub(crate) fn turn(&mut self, timeout: Option<Duration>) -> io::Result<bool> {
         match self.poll.poll(&mut self.events, timeout) {
             Ok(()) => {}
-            Err(error) if error.kind() == io::ErrorKind::Interrupted => return Ok(0),
+            Err(error) if error.kind() == io::ErrorKind::Interrupted => return Ok(false),
             Err(error) => return Err(error),
         }
-        let mut count = 0;
+        let mut woken = false;
         let mut sockets = false;
         for event in self.events.iter() {
-            count += 1;
+            woken |= event.token() == WAKER_TOKEN;
             sockets |= event.token() != WAKER_TOKEN;
         }
         if sockets {
@@ -77,7 +78,7 @@ impl Reactor {
                 );
             });
         }
-        Ok(count)
+        Ok(woken)
     }
 }
 

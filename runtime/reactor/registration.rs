@@ -5,6 +5,7 @@
 
 use std::io;
 use std::os::fd::RawFd;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Instant;
 
@@ -32,13 +33,21 @@ pub(crate) struct Registration {
     io: Arc<ScheduledIo>,
     /// The reactor holding the descriptor, if any. Locked only for (re)registration, never across a park.
     home: Mutex<Option<Home>>,
+    /// The id of `home`'s reactor, or [`NO_HOME`]: written under the `home` lock, read without it by the
+    /// check every wait starts with (is the registration with the calling green thread's worker?). Reactor ids
+    /// are never reused, and the current worker's reactor is live while its green thread runs, so an equal id
+    /// means "here, live".
+    home_id: AtomicUsize,
 }
+
+/// `home_id` of a registration that no reactor holds.
+const NO_HOME: usize = usize::MAX;
 
 impl Registration {
     /// The registration of `fd`, which must be in non-blocking mode. Nothing is registered until a green thread
     /// first has to wait on it.
     pub(crate) fn new(fd: RawFd) -> Registration {
-        Registration { fd, io: Arc::default(), home: Mutex::new(None) }
+        Registration { fd, io: Arc::default(), home: Mutex::new(None), home_id: AtomicUsize::new(NO_HOME) }
     }
 
     fn home(&self) -> MutexGuard<'_, Option<Home>> {
@@ -98,9 +107,15 @@ impl Registration {
             }
             let outcome = if context::in_green_thread() {
                 self.io.clear(observed, interest);
-                let reactor = self.ensure_home()?;
-                log::trace!(target: "green::reactor", "fd {}: wait for {interest:?} on reactor {}", self.fd, reactor.id());
-                self.io.wait(interest, deadline, &reactor)
+                if self.is_home_here() {
+                    // The usual case, without a lock: this worker's reactor, live while we run.
+                    log::trace!(target: "green::reactor", "fd {}: wait for {interest:?} here", self.fd);
+                    self.io.wait(interest, deadline, None)
+                } else {
+                    let reactor = self.ensure_home()?;
+                    log::trace!(target: "green::reactor", "fd {}: wait for {interest:?} on reactor {}", self.fd, reactor.id());
+                    self.io.wait(interest, deadline, Some(&reactor))
+                }
             } else {
                 descriptor::poll(self.fd, interest, deadline)?
             };
@@ -115,20 +130,15 @@ impl Registration {
         }
     }
 
-    /// Whether the calling green thread's worker holds this registration (and its reactor is live), so the
-    /// ready bits are kept up to date by events this worker polls.
+    /// Whether the calling green thread's worker holds this registration (its reactor is live while the green
+    /// thread runs), so the ready bits are kept up to date by events this worker polls. No lock: see `home_id`.
     fn is_home_here(&self) -> bool {
-        if !context::in_green_thread() {
-            return false;
-        }
-        let home = self.home();
-        let Some(home) = home.as_ref() else { return false };
-        if home.reactor.is_closed() {
-            return false;
-        }
-        context::with_worker(|worker| {
-            worker.is_some_and(|worker| worker.with_reactor(|reactor| Arc::ptr_eq(reactor.handle(), &home.reactor)))
-        })
+        let home_id = self.home_id.load(Ordering::Acquire);
+        home_id != NO_HOME
+            && context::in_green_thread()
+            && context::with_worker(|worker| {
+                worker.is_some_and(|worker| worker.with_reactor(|reactor| reactor.handle().id() == home_id))
+            })
     }
 
     /// Makes sure the descriptor is registered with a live reactor the current green thread's worker turns,
@@ -160,9 +170,11 @@ impl Registration {
             );
             current.reactor.deregister(self.fd, current.token);
             *home = None;
+            self.home_id.store(NO_HOME, Ordering::Release);
         }
         // Registering reports the current readiness as an event: nothing that happened before is lost.
         let token = here.register(self.fd, self.io.clone())?;
+        self.home_id.store(here.id(), Ordering::Release);
         *home = Some(Home { reactor: here.clone(), token });
         Ok(here)
     }

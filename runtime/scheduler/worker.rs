@@ -94,6 +94,9 @@ pub(crate) struct Worker {
     shutting_down: Cell<bool>,
     /// When the stack pool trims itself next.
     next_trim: Cell<Instant>,
+    /// Rounds the next pre-sleep spin takes, at most [`SPIN_ROUNDS`]: adapted to whether spinning pays (see
+    /// [`Worker::spin_for_work`]).
+    spin_rounds: Cell<u32>,
 }
 
 impl Worker {
@@ -109,6 +112,7 @@ impl Worker {
             reactor: RefCell::new(reactor),
             shutting_down: Cell::new(false),
             next_trim: Cell::new(Instant::now() + TRIM_EVERY),
+            spin_rounds: Cell::new(SPIN_ROUNDS),
         }
     }
 
@@ -298,7 +302,8 @@ impl Worker {
         };
         let timeout = wake_at.map(|at| at.saturating_duration_since(now));
         log::trace!(target: "green::scheduler", "worker {} idle (timeout {timeout:?})", self.index());
-        self.turn_reactor(timeout);
+        let woken_by_other_thread = self.turn_reactor(timeout);
+        self.adapt_spin(woken_by_other_thread);
         self.handle.end_sleep();
         log::trace!(target: "green::scheduler", "worker {} awake", self.index());
         self.fire_timers();
@@ -314,13 +319,12 @@ impl Worker {
     /// It never polls the reactor: the `epoll_wait` the worker then sleeps in returns at once for readiness
     /// that arrived during the spin, so an idle spell costs one system call. (Polling every few rounds, as it
     /// did, cost up to six non-blocking `epoll_wait`s per idle spell: measured on the echo bench at 100
-    /// connections, 0.4 per request, four fifths of the server's `epoll_wait`s.) With sockets registered the
-    /// spin is short, since readiness, not other threads, is what such a worker mostly waits for, and sleeping
-    /// in `epoll_wait` does not delay it.
+    /// connections, 0.4 per request, four fifths of the server's `epoll_wait`s.) So a spin can only catch work
+    /// that another thread hands over, and it is as long as such hand-offs have lately been worth waiting for
+    /// ([`Worker::adapt_spin`]): a server whose workers are woken by readiness alone stops spinning (it cost
+    /// an echo server ~0.4 µs of CPU per request, a tenth of its user-space time, for nothing).
     fn spin_for_work(&self) -> bool {
-        /// Rounds while sockets are registered: about 4 µs, for a quick hand-off from another thread.
-        const SOCKET_SPIN_ROUNDS: u32 = 6;
-        let rounds = if self.reactor.borrow().has_sources() { SOCKET_SPIN_ROUNDS } else { SPIN_ROUNDS };
+        let rounds = self.spin_rounds.get();
         for round in 0..rounds {
             if self.handle.has_work() || self.others_have_new() {
                 return true;
@@ -330,6 +334,13 @@ impl Worker {
             }
         }
         false
+    }
+
+    /// After a sleep: a wake-up by another thread is what a spin catches, so the next spins are full length;
+    /// readiness or a timer is not, so each such sleep halves them (to none after five).
+    fn adapt_spin(&self, woken_by_other_thread: bool) {
+        let rounds = if woken_by_other_thread { SPIN_ROUNDS } else { self.spin_rounds.get() / 2 };
+        self.spin_rounds.set(rounds);
     }
 
     /// Trims the stack pool when due; returns when the next trim is due if the pool holds more than it needs.
@@ -373,11 +384,13 @@ impl Worker {
         });
     }
 
-    /// One reactor iteration; I/O readiness unparks the green threads waiting for it.
-    fn turn_reactor(&self, timeout: Option<Duration>) {
-        if let Err(error) = self.reactor.borrow_mut().turn(timeout) {
+    /// One reactor iteration; I/O readiness unparks the green threads waiting for it. Returns whether another
+    /// thread's wake-up was among the events.
+    fn turn_reactor(&self, timeout: Option<Duration>) -> bool {
+        self.reactor.borrow_mut().turn(timeout).unwrap_or_else(|error| {
             log::error!(target: "green::reactor", "worker {}: poll failed: {error}", self.index());
-        }
+            false
+        })
     }
 
     /// Shutdown step 2 (see the module docs).
