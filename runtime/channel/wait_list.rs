@@ -143,7 +143,8 @@ impl<T> WaitList<T> {
     }
 
     /// Offers `message` to the oldest parked receiver: written into a slot, or a `select!` claimed for it.
-    /// Registrations of selects claimed elsewhere are dropped on the way.
+    /// Registrations of selects claimed elsewhere are dropped on the way. Inlined: every send calls it.
+    #[inline]
     pub(crate) fn hand_over(&mut self, message: T, wakeups: &mut Wakeups) -> Handed<T> {
         while let Some(entry) = self.entries.pop_front() {
             match entry.packet {
@@ -272,6 +273,7 @@ pub(crate) struct Wakeups {
 
 impl Wakeups {
     /// Queues a claimed waiter.
+    #[inline]
     pub(crate) fn push(&mut self, waiter: Arc<Waiter>) {
         if self.first.is_none() {
             self.first = Some(waiter);
@@ -286,19 +288,32 @@ impl Wakeups {
     }
 
     /// Unparks everything queued so far. Call it with the lock released.
+    ///
+    /// Inlined, with the rare many-waiter case out of line: it runs after every channel operation (measured
+    /// with callgrind, the out-of-line version's prologue and epilogue were ~50 of a ping-pong round trip's
+    /// ~1,700 instructions).
+    #[inline]
     pub(crate) fn unpark(&mut self) {
         if let Some(waiter) = self.first.take() {
             waiter.thread().unpark();
             if !self.rest.is_empty() {
-                for waiter in self.rest.drain(..) {
-                    waiter.thread().unpark();
-                }
+                self.unpark_rest();
             }
+        }
+    }
+
+    /// The waiters after the first (a disconnection's).
+    #[cold]
+    #[inline(never)]
+    fn unpark_rest(&mut self) {
+        for waiter in self.rest.drain(..) {
+            waiter.thread().unpark();
         }
     }
 }
 
 impl Drop for Wakeups {
+    #[inline]
     fn drop(&mut self) {
         self.unpark();
     }
