@@ -106,8 +106,23 @@ impl<T> WaitList<T> {
     }
 
     /// Appends a registration.
+    ///
+    /// The first one allocates room for exactly one: most channels have at most one party parked on a side,
+    /// and `VecDeque` would otherwise start at four entries (measured by the report's memory row, where each
+    /// of 100,000 green threads parks on its own channel: 96 bytes of every parked thread's ~4.7 KiB).
+    #[inline]
     pub(crate) fn push(&mut self, waiter: Arc<Waiter>, token: usize, packet: Packet<T>) {
+        if self.entries.capacity() == 0 {
+            self.reserve_first();
+        }
         self.entries.push_back(Entry { waiter, token, packet });
+    }
+
+    /// Room for the first registration, exactly one.
+    #[cold]
+    #[inline(never)]
+    fn reserve_first(&mut self) {
+        self.entries.reserve_exact(1);
     }
 
     /// Appends a registration moved from another list.
