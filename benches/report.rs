@@ -770,33 +770,28 @@ fn at_most(report: &Report, goal: &str, key: &str, limit: f64) -> Target {
     }
 }
 
-/// A goal that green's time must be at most `factor` times `system`'s in the same table.
-fn versus_system(report: &Report, goal: &str, key: &str, system: &str, factor: f64) -> Target {
-    let table = report.find(key);
-    match table.and_then(|table| Some((table, table.green()?, table.value(system)?))) {
-        Some((table, green, other)) => Target {
-            goal: goal.to_string(),
-            measured: format!(
-                "green {} vs {system} {}: {:.2}×",
-                table.unit.format(green),
-                table.unit.format(other),
-                green / other
-            ),
-            reached: Some(green <= factor * other),
-        },
-        None => Target { goal: goal.to_string(), measured: "not measured".into(), reached: None },
-    }
+/// The tokio flavours, which the goals compare green with.
+const TOKIO: [&str; 2] = ["tokio_multi_thread", "tokio_current_thread"];
+
+/// How green's value must compare with the others' in a goal.
+#[derive(Clone, Copy)]
+enum Bound {
+    /// At most this factor times the smallest of the others' values (times, CPU: the best one).
+    AtMost(f64),
+    /// At least this factor times the largest of the others' values (rates: the best one).
+    AtLeast(f64),
 }
 
-/// A goal that green's rate must be at least `factor` times the faster tokio flavour's.
-fn versus_tokio(report: &Report, goal: &str, key: &str, factor: f64) -> Target {
+/// A goal comparing green's value in table `key` with the best of `others`' (see [`Bound`]).
+fn versus(report: &Report, goal: &str, key: &str, others: &[&str], bound: Bound) -> Target {
     let table = report.find(key);
     let green = table.and_then(Table::green);
     let best = table.and_then(|table| {
-        ["tokio_multi_thread", "tokio_current_thread"]
-            .into_iter()
-            .filter_map(|system| table.value(system).map(|value| (system, value)))
-            .max_by(|a, b| a.1.total_cmp(&b.1))
+        let values = others.iter().filter_map(|&system| table.value(system).map(|value| (system, value)));
+        match bound {
+            Bound::AtMost(_) => values.min_by(|a, b| a.1.total_cmp(&b.1)),
+            Bound::AtLeast(_) => values.max_by(|a, b| a.1.total_cmp(&b.1)),
+        }
     });
     match (table, green, best) {
         (Some(table), Some(green), Some((system, best))) => Target {
@@ -807,7 +802,10 @@ fn versus_tokio(report: &Report, goal: &str, key: &str, factor: f64) -> Target {
                 table.unit.format(best),
                 green / best
             ),
-            reached: Some(green >= factor * best),
+            reached: Some(match bound {
+                Bound::AtMost(factor) => green <= factor * best,
+                Bound::AtLeast(factor) => green >= factor * best,
+            }),
         },
         _ => Target { goal: goal.to_string(), measured: "not measured".into(), reached: None },
     }
@@ -816,27 +814,7 @@ fn versus_tokio(report: &Report, goal: &str, key: &str, factor: f64) -> Target {
 /// A goal that green's server CPU time per request is at most `factor` times the cheaper tokio flavour's.
 fn cheaper_than_tokio(report: &Report, key: &str, factor: f64) -> Target {
     let goal = format!("{key} per request ≤ {factor}× tokio's (the cheaper flavour)");
-    let table = report.find(key);
-    let green = table.and_then(Table::green);
-    let best = table.and_then(|table| {
-        ["tokio_multi_thread", "tokio_current_thread"]
-            .into_iter()
-            .filter_map(|system| table.value(system).map(|value| (system, value)))
-            .min_by(|a, b| a.1.total_cmp(&b.1))
-    });
-    match (table, green, best) {
-        (Some(table), Some(green), Some((system, best))) => Target {
-            goal,
-            measured: format!(
-                "green {} vs {system} {}: {:.2}×",
-                table.unit.format(green),
-                table.unit.format(best),
-                green / best
-            ),
-            reached: Some(green <= factor * best),
-        },
-        _ => Target { goal, measured: "not measured".into(), reached: None },
-    }
+    versus(report, &goal, key, &TOKIO, Bound::AtMost(factor))
 }
 
 /// A goal that green's server makes no more system calls per request than tokio's multi-thread server, the
@@ -871,31 +849,45 @@ fn targets(report: &Report) -> Vec<Target> {
     });
     vec![
         at_most(report, "spawn+join ≤ 150 ns per task", "spawn+join", 150.0),
-        versus_system(
+        versus(
             report,
             "spawn+join, 100,000 spawned then all joined, fresh process: ≤ 0.5× tokio multi-thread's time",
             "spawn+join, 100k burst",
-            "tokio_multi_thread",
-            0.5,
+            &["tokio_multi_thread"],
+            Bound::AtMost(0.5),
         ),
         at_most(report, "yield ≤ 20 ns", "yield", 20.0),
         at_most(report, "park/unpark ping-pong ≤ 100 ns per round trip", "park ping-pong", 100.0),
         at_most(report, "channel ping-pong ≤ 120 ns per round trip", "channel ping-pong", 120.0),
-        versus_tokio(report, "channel throughput ≥ tokio's (the faster flavour)", "channel throughput", 1.0),
+        versus(
+            report,
+            "channel throughput ≥ tokio's (the faster flavour)",
+            "channel throughput",
+            &TOKIO,
+            Bound::AtLeast(1.0),
+        ),
         at_most(report, "100,000 sleeps of 10 ms joined within 60 ms wall", "100k sleeps", 60e6),
-        versus_tokio(
+        versus(
             report,
             "echo, 100 connections: ≥ 1.2× tokio's requests/s (the faster flavour)",
             "echo 100 conns",
-            1.2,
+            &TOKIO,
+            Bound::AtLeast(1.2),
         ),
-        versus_tokio(
+        versus(
             report,
             "echo, 1,000 connections: ≥ 1.2× tokio's requests/s (the faster flavour)",
             "echo 1000 conns",
-            1.2,
+            &TOKIO,
+            Bound::AtLeast(1.2),
         ),
-        versus_tokio(report, "HTTP hello: ≥ 1.2× tokio's requests/s (the faster flavour)", "http hello", 1.2),
+        versus(
+            report,
+            "HTTP hello: ≥ 1.2× tokio's requests/s (the faster flavour)",
+            "http hello",
+            &TOKIO,
+            Bound::AtLeast(1.2),
+        ),
         cheaper_than_tokio(report, "echo 100 conns, server CPU", 0.85),
         cheaper_than_tokio(report, "echo 1000 conns, server CPU", 0.85),
         cheaper_than_tokio(report, "http hello, server CPU", 0.85),
