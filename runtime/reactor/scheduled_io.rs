@@ -376,6 +376,33 @@ mod tests {
     }
 
     #[test]
+    fn a_waiter_leaves_the_queue_however_its_wait_ends() {
+        let poll = mio::Poll::new().unwrap();
+        let reactor = Arc::new(ReactorHandle::new(poll.registry().try_clone().unwrap()));
+        let io = Arc::new(ScheduledIo::default());
+        // Timed out: it removes itself.
+        let deadline = Instant::now() + std::time::Duration::from_millis(5);
+        assert_eq!(io.wait(Interest::Read, Some(deadline), Some(&reactor)), Wait::TimedOut);
+        assert!(!io.has_waiters());
+        // Woken by an event: the event popped it, and it does not come back. (A deadline instead of a hang if
+        // the wake-up were lost.)
+        let waiter = {
+            let (io, reactor) = (io.clone(), reactor.clone());
+            let deadline = Instant::now() + std::time::Duration::from_secs(10);
+            std::thread::spawn(move || io.wait(Interest::Read, Some(deadline), Some(&reactor)))
+        };
+        while !io.has_waiters() {
+            std::thread::yield_now();
+        }
+        assert_eq!(io.set_ready(true, false), 1);
+        assert_eq!(waiter.join().unwrap(), Wait::Ready);
+        assert!(!io.has_waiters());
+        // Already ready: no queueing at all.
+        assert_eq!(io.wait(Interest::Read, None, Some(&reactor)), Wait::Ready);
+        assert!(!io.has_waiters());
+    }
+
+    #[test]
     fn the_tick_wraps_without_touching_the_bits() {
         let io = ScheduledIo::default();
         io.readiness.store(usize::MAX & !READY_MASK, Ordering::Relaxed);
