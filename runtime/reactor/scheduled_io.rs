@@ -391,7 +391,7 @@ mod tests {
             let deadline = Instant::now() + std::time::Duration::from_secs(10);
             std::thread::spawn(move || io.wait(Interest::Read, Some(deadline), Some(&reactor)))
         };
-        while !io.has_waiters() {
+        while !io.has_waiters() && !waiter.is_finished() {
             std::thread::yield_now();
         }
         assert_eq!(io.set_ready(true, false), 1);
