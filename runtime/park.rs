@@ -56,10 +56,11 @@
 //! it describes and lives in its [`Local`](crate::context::Local).
 
 use std::panic::Location;
-use std::sync::atomic::{AtomicU8, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicPtr, AtomicU32, AtomicU64, AtomicU8, Ordering};
 use std::time::Instant;
 
 use crate::context;
+use crate::inspect::{clock, WaitReason};
 
 /// No token; the thread is running or about to park.
 pub(crate) const EMPTY: u8 = 0;
@@ -74,6 +75,9 @@ const CANCEL_REQUESTED: u8 = 1;
 const CANCEL_DELIVERED: u8 = 2;
 /// Bit of the cancel word: its runtime shuts down. Sticky: delivered at every interruptible park.
 const CANCEL_SHUTDOWN: u8 = 4;
+/// Bit of the cancel word: the deadlock detector found that nothing can ever wake the thread (the main green
+/// thread of a `block_on`); it panics with the report at its park, once (see [`crate::inspect`]).
+const CANCEL_DEADLOCK: u8 = 8;
 
 /// Why a [`park_until`] returned.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -156,10 +160,18 @@ impl Scopes {
 pub(crate) struct Parker {
     /// EMPTY, PARKED or NOTIFIED.
     pub(crate) state: AtomicU8,
-    /// Bits: CANCEL_REQUESTED, CANCEL_DELIVERED, CANCEL_SHUTDOWN.
+    /// Bits: CANCEL_REQUESTED, CANCEL_DELIVERED, CANCEL_SHUTDOWN, CANCEL_DEADLOCK.
     cancel: AtomicU8,
-    /// Where the thread last parked (`#[track_caller]`), null while it runs; read by thread dumps.
-    location: std::sync::atomic::AtomicPtr<Location<'static>>,
+    /// An OS thread's park with no deadline is counted by the deadlock detector while this is true; whoever
+    /// swaps it back to false (the waker, or the thread as it returns) takes it off the count, exactly once.
+    pub(crate) os_waiting: AtomicBool,
+    /// When the current park began, in milliseconds of the coarse clock ([`clock::coarse_millis`]); read by
+    /// thread dumps.
+    since: AtomicU32,
+    /// Where the thread parks (`#[track_caller]`), null while it runs; read by thread dumps.
+    location: AtomicPtr<Location<'static>>,
+    /// Why it parks ([`WaitReason::encode`]), 0 while it runs; read by thread dumps.
+    reason: AtomicU64,
 }
 
 impl Parker {
@@ -167,7 +179,10 @@ impl Parker {
         Parker {
             state: AtomicU8::new(EMPTY),
             cancel: AtomicU8::new(0),
-            location: std::sync::atomic::AtomicPtr::new(std::ptr::null_mut()),
+            os_waiting: AtomicBool::new(false),
+            since: AtomicU32::new(0),
+            location: AtomicPtr::new(std::ptr::null_mut()),
+            reason: AtomicU64::new(0),
         }
     }
 
@@ -219,7 +234,7 @@ impl Parker {
 
     /// Whether cancellation or shutdown was requested (delivered or not).
     pub(crate) fn is_cancel_requested(&self) -> bool {
-        self.cancel.load(Ordering::Acquire) != 0
+        self.cancel.load(Ordering::Acquire) & (CANCEL_REQUESTED | CANCEL_SHUTDOWN) != 0
     }
 
     /// Whether the thread's runtime asked it to stop.
@@ -232,6 +247,19 @@ impl Parker {
         let location = self.location.load(Ordering::Relaxed);
         // SAFETY: the pointer is either null or came from a `&'static Location` in `park_until`.
         unsafe { location.as_ref() }
+    }
+
+    /// Why the thread is parked now and since when (coarse milliseconds), if it is. A snapshot of three
+    /// relaxed loads: a thread that wakes meanwhile may show its old reason with its new location or none.
+    pub(crate) fn waiting(&self) -> Option<(WaitReason, u32)> {
+        let reason = WaitReason::decode(self.reason.load(Ordering::Relaxed))?;
+        Some((reason, self.since.load(Ordering::Relaxed)))
+    }
+
+    /// Asks the thread to panic with the deadlock report at its park (see [`crate::inspect`]); true if this
+    /// call made the request.
+    pub(crate) fn request_deadlock_panic(&self) -> bool {
+        self.cancel.fetch_or(CANCEL_DEADLOCK, Ordering::AcqRel) & CANCEL_DEADLOCK == 0
     }
 }
 
@@ -251,7 +279,15 @@ fn check_interrupts(local: &context::Local) {
 #[cold]
 #[inline(never)]
 fn check_interrupts_slow(local: &context::Local) {
-    let cancel = local.thread.parker().cancel.load(Ordering::Relaxed);
+    let parker = local.thread.parker();
+    let cancel = parker.cancel.load(Ordering::Relaxed);
+    if cancel & CANCEL_DEADLOCK != 0
+        && parker.cancel.fetch_and(!CANCEL_DEADLOCK, Ordering::AcqRel) & CANCEL_DEADLOCK != 0
+    {
+        // Before the shields: a deadlock is reported in any wait (in one that cannot unwind, by aborting).
+        let unwindable = local.scopes.borrow().lending == 0 && !local.is_unwinding();
+        crate::inspect::deadlock::report(unwindable);
+    }
     let scopes = local.scopes.borrow();
     if scopes.lending > 0 || local.is_unwinding() {
         return;
@@ -263,7 +299,6 @@ fn check_interrupts_slow(local: &context::Local) {
     if scopes.shield > 0 {
         return;
     }
-    let parker = local.thread.parker();
     if cancel & (CANCEL_REQUESTED | CANCEL_DELIVERED) == CANCEL_REQUESTED
         && parker.cancel.fetch_or(CANCEL_DELIVERED, Ordering::AcqRel) & CANCEL_DELIVERED == 0
     {
@@ -282,12 +317,13 @@ fn check_interrupts_slow(local: &context::Local) {
     }
 }
 
-/// Parks the current thread of execution (green or OS) until unparked or until `deadline`.
+/// Parks the current thread of execution (green or OS) until unparked or until `deadline`; `reason` says what
+/// it waits for (thread dumps, stats, the trace).
 ///
 /// May return spuriously ([`Wake::Unparked`] with nothing changed): callers loop on their condition. May not
 /// return at all: a cancellation or an expired timeout scope unwinds from here (see the module docs).
 #[track_caller]
-pub(crate) fn park_until(deadline: Option<Instant>) -> Wake {
+pub(crate) fn park_until(reason: WaitReason, deadline: Option<Instant>) -> Wake {
     let location = Location::caller();
     context::with_local(|local| {
         let parker = local.thread.parker();
@@ -306,15 +342,18 @@ pub(crate) fn park_until(deadline: Option<Instant>) -> Wake {
         };
         log::trace!(
             target: "green::park",
-            "{} parks at {location}{}",
+            "{} parks at {location}: {reason}{}",
             local.thread.describe(),
             match wake_at {
                 Some(at) => format!(" for {:?}", at.saturating_duration_since(Instant::now())),
                 None => String::new(),
             }
         );
+        parker.since.store(clock::coarse_millis(), Ordering::Relaxed);
         parker.location.store(location as *const Location<'static> as *mut _, Ordering::Relaxed);
-        let unparked = local.thread.park_raw(wake_at);
+        parker.reason.store(reason.encode(), Ordering::Relaxed);
+        let unparked = local.thread.park_raw(reason, wake_at);
+        parker.reason.store(0, Ordering::Relaxed);
         parker.location.store(std::ptr::null_mut(), Ordering::Relaxed);
         check_interrupts(local);
         match deadline {

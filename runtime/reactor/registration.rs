@@ -12,6 +12,7 @@ use mio::Token;
 
 use super::{descriptor, Interest, ReactorHandle, ScheduledIo, Wait};
 use crate::context;
+use crate::inspect::WaitReason;
 
 /// Where a socket is registered now.
 struct Home {
@@ -65,6 +66,7 @@ impl Registration {
     /// read that filled less than its buffer): then the ready bit is cleared at once (if no event arrived
     /// meanwhile, the same tick check as after `EAGAIN`), so the next call parks without first paying for a
     /// system call that would fail. Edge-triggered epoll reports any data that arrives later as a new event.
+    #[track_caller]
     pub(crate) fn io_drain<R>(
         &self,
         interest: Interest,
@@ -100,7 +102,11 @@ impl Registration {
                 self.io.clear(observed, interest);
                 let reactor = self.ensure_home()?;
                 log::trace!(target: "green::reactor", "fd {}: wait for {interest:?} on reactor {}", self.fd, reactor.id());
-                self.io.wait(interest, deadline, &reactor)
+                let reason = match interest {
+                    Interest::Read => WaitReason::SocketRead { fd: self.fd },
+                    Interest::Write => WaitReason::SocketWrite { fd: self.fd },
+                };
+                self.io.wait(interest, reason, deadline, &reactor)
             } else {
                 descriptor::poll(self.fd, interest, deadline)?
             };

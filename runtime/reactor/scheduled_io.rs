@@ -197,7 +197,13 @@ impl ScheduledIo {
     ///
     /// Returns [`Wait::Ready`] also on spurious wake-ups; the caller retries its system call either way.
     #[track_caller]
-    pub(crate) fn wait(&self, interest: Interest, deadline: Option<Instant>, reactor: &ReactorHandle) -> Wait {
+    pub(crate) fn wait(
+        &self,
+        interest: Interest,
+        reason: crate::inspect::WaitReason,
+        deadline: Option<Instant>,
+        reactor: &ReactorHandle,
+    ) -> Wait {
         let waiter = Waiter::current();
         {
             let mut waiters = lock(&self.waiters);
@@ -228,7 +234,7 @@ impl ScheduledIo {
             if reactor.is_closed() {
                 return Wait::Ready;
             }
-            let wake = park::park_until(deadline);
+            let wake = park::park_until(reason, deadline);
             if waiter.woken_by().is_some() || self.readiness().is_ready(interest) {
                 return if lock(&self.waiters).closed { Wait::Closed } else { Wait::Ready };
             }
@@ -325,7 +331,8 @@ mod tests {
             }
             io.clear(observed, Interest::Read);
             let deadline = Instant::now() + std::time::Duration::from_secs(10);
-            let outcome = io.wait(Interest::Read, Some(deadline), &reactor);
+            let outcome =
+                io.wait(Interest::Read, crate::inspect::WaitReason::SocketRead { fd: 0 }, Some(deadline), &reactor);
             assert_eq!(outcome, Wait::Ready, "an edge was lost after {consumed:?} of {ITEMS} items");
         }
         producer.join().unwrap();
@@ -340,14 +347,20 @@ mod tests {
         let io = Arc::new(ScheduledIo::default());
         let waiter = {
             let (io, reactor) = (io.clone(), reactor.clone());
-            std::thread::spawn(move || io.wait(Interest::Write, None, &reactor))
+            std::thread::spawn(move || {
+                io.wait(Interest::Write, crate::inspect::WaitReason::SocketWrite { fd: 0 }, None, &reactor)
+            })
         };
         while !io.has_waiters() {
             std::thread::yield_now();
         }
         assert_eq!(io.close(), 1);
         assert_eq!(waiter.join().unwrap(), Wait::Closed);
-        assert_eq!(io.wait(Interest::Read, None, &reactor), Wait::Closed, "no wait after close");
+        assert_eq!(
+            io.wait(Interest::Read, crate::inspect::WaitReason::SocketRead { fd: 0 }, None, &reactor),
+            Wait::Closed,
+            "no wait after close"
+        );
     }
 
     #[test]

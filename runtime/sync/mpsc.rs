@@ -110,6 +110,7 @@ impl<T> Sender<T> {
     /// drop(rx);
     /// assert_eq!(tx.send(2).unwrap_err().0, 2);
     /// ```
+    #[track_caller]
     pub fn send(&self, message: T) -> Result<(), SendError<T>> {
         self.inner.send(message).map_err(|error| SendError(error.into_inner()))
     }
