@@ -349,13 +349,22 @@ pub(crate) fn park_until(reason: WaitReason, deadline: Option<Instant>) -> Wake 
                 None => String::new(),
             }
         );
+        /// Clears the park record however the park ends, after the interruption check (which may unwind, and
+        /// whose deadlock report shows where the thread waited).
+        struct Unrecord<'a>(&'a Parker);
+        impl Drop for Unrecord<'_> {
+            fn drop(&mut self) {
+                self.0.reason.store(0, Ordering::Relaxed);
+                self.0.location.store(std::ptr::null_mut(), Ordering::Relaxed);
+            }
+        }
         parker.since.store(clock::coarse_millis(), Ordering::Relaxed);
         parker.location.store(location as *const Location<'static> as *mut _, Ordering::Relaxed);
         parker.reason.store(reason.encode(), Ordering::Relaxed);
+        let unrecord = Unrecord(parker);
         let unparked = local.thread.park_raw(reason, wake_at);
-        parker.reason.store(0, Ordering::Relaxed);
-        parker.location.store(std::ptr::null_mut(), Ordering::Relaxed);
         check_interrupts(local);
+        drop(unrecord);
         match deadline {
             Some(deadline) if !unparked && Instant::now() >= deadline => Wake::TimedOut,
             _ => Wake::Unparked,

@@ -96,8 +96,13 @@ pub(crate) fn process_threads() -> Option<usize> {
 /// Raises the report in the current thread, the main green thread the monitor found deadlocked: panics with
 /// [`MESSAGE`] and a thread dump, or, when it must not unwind (`unwindable` false), prints them and aborts.
 pub(crate) fn report(unwindable: bool) {
+    let me = crate::current();
+    let waits = match (me.parked_at(), me.waiting()) {
+        (Some(at), Some((reason, _))) => format!("{} waits at {at}: {reason}\n", me.describe()),
+        _ => String::new(),
+    };
     let dump = crate::inspect::dump();
-    let report = format!("{MESSAGE}\n\n{dump}");
+    let report = format!("{MESSAGE}\n{waits}\n{dump}");
     log::error!(target: "green::inspect", "{MESSAGE}");
     if unwindable {
         panic!("{report}");

@@ -106,6 +106,12 @@ impl Watch {
         Some((thread, resumed_at))
     }
 
+    /// Where the running green thread had parked before this switch (worker's own OS thread: exact).
+    pub(crate) fn resumed_at(&self) -> Option<&'static Location<'static>> {
+        // SAFETY: null or a `&'static Location` stored by `enter`.
+        unsafe { self.resumed_at.load(Ordering::Relaxed).as_ref() }
+    }
+
     /// The running green thread's record address, null between switches (an identity: never dereferenced).
     pub(crate) fn current_raw(&self) -> *const () {
         self.current.load(Ordering::Relaxed)

@@ -458,7 +458,7 @@ impl Worker {
         let index = self.index();
         for (_, task) in self.tasks.borrow().iter() {
             into.push(if task.running {
-                let resumed_at = task.thread.parked_at();
+                let resumed_at = self.handle.watch().resumed_at();
                 ThreadInfo::new(&task.thread, index, ThreadState::Running { resumed_at })
             } else {
                 ThreadInfo::of_suspended(&task.thread, index)
