@@ -193,7 +193,9 @@ fn main() {
 /// What the report of each firing scenario must show besides the message.
 fn check_report(name: &str, stderr: &str) -> Result<(), String> {
     let needs: &[&str] = match name {
-        "two_green_threads_waiting_on_each_other" => &["'a': parked", "'b': parked", "channel recv", "tests/deadlock.rs:"],
+        "two_green_threads_waiting_on_each_other" => {
+            &["'a': parked", "'b': parked", "channel recv", "tests/deadlock.rs:"]
+        }
         "main_joins_a_green_thread_parked_forever" => &["parked", ": park\n", "'main': running", "tests/deadlock.rs:"],
         "an_os_thread_blocked_in_green_is_asleep_too" => &["channel recv", "tests/deadlock.rs:"],
         _ => &[],

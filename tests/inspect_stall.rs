@@ -64,7 +64,8 @@ fn a_green_thread_spinning_300_ms_is_reported_twice() {
         assert!(first.contains(&format!("spawned at {}:{line}:", file!())), "{first}");
         assert!(first.contains("resumed at its start"), "{first}");
         assert!(first.contains("without parking or yielding"), "{first}");
-        let held: u64 = first.split(" for ").nth(1).and_then(|rest| rest.split(" ms").next()).unwrap().parse().unwrap();
+        let held: u64 =
+            first.split(" for at least ").nth(1).and_then(|rest| rest.split(" ms").next()).unwrap().parse().unwrap();
         assert!((100..300).contains(&held), "reported after the 100 ms threshold, before it let go: {first}");
         let second = &warnings[1];
         assert!(second.contains("let worker") && second.contains("in all"), "{second}");

@@ -38,3 +38,17 @@ pub(crate) use watch::Watch;
 pub fn dump() -> Dump {
     dump::take(&crate::runtime::current())
 }
+
+/// The counters of the current runtime (the calling green thread's, or the default one): see [`Stats`] and
+/// [`Runtime::stats`](crate::Runtime::stats).
+///
+/// ```
+/// green::run(|| {
+///     green::spawn(|| ()).join().unwrap();
+///     let stats = green::inspect::stats();
+///     assert!(stats.spawned >= 2 && stats.switches >= 2);
+/// });
+/// ```
+pub fn stats() -> Stats {
+    crate::runtime::current().stats()
+}

@@ -13,9 +13,12 @@
 //! first look at the switch, so they are at least the stated time and at most a look period more.
 //!
 //! # Cost
-//! While the workers are busy the monitor wakes every threshold/4 (25 ms by default) and reads a few
-//! atomics per worker; while every worker sleeps it backs off to once a second. The workers pay three
-//! relaxed stores per switch (`watch.rs`), nothing else.
+//! The monitor wakes every threshold/4 (25 ms by default: 40 times a second, a few microseconds each) and
+//! reads a few atomics per worker. It keeps that pace while the workers sleep, because a worker that wakes
+//! does not tell it (that would cost the worker a system call), and a monitor that had backed off would miss
+//! the stalls of a green thread that wakes rarely (a housekeeping loop). With the stall detector off it backs
+//! off to once a second while every worker sleeps. The workers pay three relaxed stores per switch
+//! (`watch.rs`), nothing else.
 
 use std::io;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
@@ -147,7 +150,8 @@ fn watch(runtime: &Arc<RuntimeShared>, config: Config, read: OwnedFd) {
                 (now, _) => now,
             };
         }
-        period = if awake || candidate.is_some() { base } else { (period * 2).min(IDLE_PERIOD) };
+        let keep_pace = awake || candidate.is_some() || config.stall_threshold.is_some();
+        period = if keep_pace { base } else { (period * 2).min(IDLE_PERIOD) };
     }
     log::debug!(target: "green::inspect", "monitor stops");
 }
@@ -194,7 +198,7 @@ fn look_for_stall(worker: &crate::scheduler::WorkerHandle, look: &mut Look, now:
         watch.mark_stalled(switch, look.first_seen);
         log::warn!(
             target: "green::inspect",
-            "{} has held worker {} for {} without parking or yielding (spawned at {}, resumed at {}): every other green \
+            "{} has held worker {} for at least {} without parking or yielding (spawned at {}, resumed at {}): every other green \
              thread of that worker waits; a CPU loop or a blocking call (std::thread::sleep, std I/O) does this",
             thread.describe(),
             worker.index(),
@@ -210,7 +214,7 @@ fn look_for_stall(worker: &crate::scheduler::WorkerHandle, look: &mut Look, now:
             if stalled == look.switch {
                 log::warn!(
                     target: "green::inspect",
-                    "worker {} is free again: its green thread held it for {} in all",
+                    "worker {} is free again: its green thread held it for at least {} in all",
                     worker.index(),
                     dump::human(clock::since(since))
                 );

@@ -444,7 +444,7 @@ impl Worker {
         if let Some((_, since)) = self.handle.watch().take_stall() {
             log::warn!(
                 target: "green::inspect",
-                "{} let worker {} go after holding it for {} in all",
+                "{} let worker {} go after holding it for at least {} in all",
                 thread.describe(),
                 self.index(),
                 crate::inspect::dump::human(crate::inspect::clock::since(since))
