@@ -60,7 +60,7 @@ use std::sync::atomic::{AtomicBool, AtomicPtr, AtomicU32, AtomicU64, AtomicU8, O
 use std::time::Instant;
 
 use crate::context;
-use crate::inspect::{clock, WaitReason};
+use crate::inspect::WaitReason;
 
 /// No token; the thread is running or about to park.
 pub(crate) const EMPTY: u8 = 0;
@@ -165,12 +165,14 @@ pub(crate) struct Parker {
     /// An OS thread's park with no deadline is counted by the deadlock detector while this is true; whoever
     /// swaps it back to false (the waker, or the thread as it returns) takes it off the count, exactly once.
     pub(crate) os_waiting: AtomicBool,
-    /// When the current park began, in milliseconds of the coarse clock ([`clock::coarse_millis`]); read by
-    /// thread dumps.
+    /// When the current park began, in milliseconds of the coarse clock ([`coarse_millis`](crate::inspect::clock::coarse_millis)): stamped
+    /// by the worker when a green thread switches out to park (with the time it read at the start of its
+    /// batch), by an OS thread itself before it blocks. Read by thread dumps.
     since: AtomicU32,
-    /// Where the thread parks (`#[track_caller]`), null while it runs; read by thread dumps.
+    /// Where the thread last parked (`#[track_caller]`); kept after the park ends, as where a running green
+    /// thread resumed (the stall warning, dumps). Null until the first park.
     location: AtomicPtr<Location<'static>>,
-    /// Why it parks ([`WaitReason::encode`]), 0 while it runs; read by thread dumps.
+    /// Why it parks now ([`WaitReason::encode`]), 0 while it runs: what tells a current park from the last one.
     reason: AtomicU64,
 }
 
@@ -244,9 +246,32 @@ impl Parker {
 
     /// Where the thread is parked now, if it is.
     pub(crate) fn location(&self) -> Option<&'static Location<'static>> {
+        if self.reason.load(Ordering::Relaxed) == 0 {
+            return None;
+        }
+        self.last_location()
+    }
+
+    /// Where the thread last parked, whether or not it is parked now (`None` before its first park).
+    pub(crate) fn last_location(&self) -> Option<&'static Location<'static>> {
         let location = self.location.load(Ordering::Relaxed);
         // SAFETY: the pointer is either null or came from a `&'static Location` in `park_until`.
         unsafe { location.as_ref() }
+    }
+
+    /// Stamps the start of the current park with `now` (coarse milliseconds).
+    #[inline]
+    pub(crate) fn stamp(&self, now: u32) {
+        self.since.store(now, Ordering::Relaxed);
+    }
+
+    /// The current park's kind as stored (the kind's index plus one, 0 if not parked; below 32): how the
+    /// worker counts parks by kind with no decoding and no bounds check ([`WorkerCounters`]).
+    ///
+    /// [`WorkerCounters`]: crate::inspect::WorkerCounters
+    #[inline]
+    pub(crate) fn reason_code(&self) -> usize {
+        (self.reason.load(Ordering::Relaxed) & 0x1f) as usize
     }
 
     /// Why the thread is parked now and since when (coarse milliseconds), if it is. A snapshot of three
@@ -288,6 +313,8 @@ fn check_interrupts_slow(local: &context::Local) {
         let unwindable = local.scopes.borrow().lending == 0 && !local.is_unwinding();
         crate::inspect::deadlock::report(unwindable);
     }
+    // Not parked any more, and what follows may unwind past `park_until`'s own clearing.
+    parker.reason.store(0, Ordering::Relaxed);
     let scopes = local.scopes.borrow();
     if scopes.lending > 0 || local.is_unwinding() {
         return;
@@ -323,7 +350,15 @@ fn check_interrupts_slow(local: &context::Local) {
 /// May return spuriously ([`Wake::Unparked`] with nothing changed): callers loop on their condition. May not
 /// return at all: a cancellation or an expired timeout scope unwinds from here (see the module docs).
 #[track_caller]
+#[inline(always)]
 pub(crate) fn park_until(reason: WaitReason, deadline: Option<Instant>) -> Wake {
+    // Inlined so that the reason's encoding folds to a constant at the (mostly constant) call sites.
+    park_until_encoded(reason.encode(), deadline)
+}
+
+/// [`park_until`] with the reason encoded ([`WaitReason::encode`]).
+#[track_caller]
+fn park_until_encoded(reason: u64, deadline: Option<Instant>) -> Wake {
     let location = Location::caller();
     context::with_local(|local| {
         let parker = local.thread.parker();
@@ -342,29 +377,21 @@ pub(crate) fn park_until(reason: WaitReason, deadline: Option<Instant>) -> Wake 
         };
         log::trace!(
             target: "green::park",
-            "{} parks at {location}: {reason}{}",
+            "{} parks at {location}: {}{}",
             local.thread.describe(),
+            WaitReason::decode(reason).map_or_else(String::new, |reason| reason.to_string()),
             match wake_at {
                 Some(at) => format!(" for {:?}", at.saturating_duration_since(Instant::now())),
                 None => String::new(),
             }
         );
-        /// Clears the park record however the park ends, after the interruption check (which may unwind, and
-        /// whose deadlock report shows where the thread waited).
-        struct Unrecord<'a>(&'a Parker);
-        impl Drop for Unrecord<'_> {
-            fn drop(&mut self) {
-                self.0.reason.store(0, Ordering::Relaxed);
-                self.0.location.store(std::ptr::null_mut(), Ordering::Relaxed);
-            }
-        }
-        parker.since.store(clock::coarse_millis(), Ordering::Relaxed);
         parker.location.store(location as *const Location<'static> as *mut _, Ordering::Relaxed);
-        parker.reason.store(reason.encode(), Ordering::Relaxed);
-        let unrecord = Unrecord(parker);
-        let unparked = local.thread.park_raw(reason, wake_at);
+        parker.reason.store(reason, Ordering::Relaxed);
+        let unparked = local.thread.park_raw(wake_at);
+        // The reason is cleared after the check, whose deadlock report shows where the thread waited (the slow
+        // path clears it too, before it may unwind); the location stays: it is where the thread resumed.
         check_interrupts(local);
-        drop(unrecord);
+        parker.reason.store(0, Ordering::Relaxed);
         match deadline {
             Some(deadline) if !unparked && Instant::now() >= deadline => Wake::TimedOut,
             _ => Wake::Unparked,

@@ -275,6 +275,7 @@ impl<T> Channel<T> {
 
     /// Parks until `waiter` is claimed, the channel disconnects or `deadline` passes.
     #[track_caller]
+    #[inline(always)] // the reason folds to a constant in `send` and `recv`
     fn wait(&self, reason: WaitReason, waiter: &Waiter, deadline: Option<Instant>) {
         while waiter.woken_by().is_none() && !self.disconnected.load(Ordering::Acquire) {
             if park::park_until(reason, deadline) == Wake::TimedOut {

@@ -7,10 +7,11 @@
 //! count and the green thread it is in (`watch.rs`); the monitor looks a few times per threshold (every
 //! threshold/4), and a worker whose switch count has not moved since a look at least a threshold ago, while
 //! in a green thread, is held by it. The monitor then logs one `warn!` naming the green thread, where it was
-//! spawned, where it resumed (where it had last parked) and how long it has held the worker; when the green
-//! thread finally switches back, its worker logs a second `warn!` with the total. Nothing is sent into user
-//! code (no signal): gevent's monitor thread works the same way. Durations are measured from the monitor's
-//! first look at the switch, so they are at least the stated time and at most a look period more.
+//! spawned, where it resumed (where it had last parked) and how long it has held the worker; at its first look
+//! after the green thread switched back, a second `warn!` with the total. Nothing is sent into user code (no
+//! signal), and the workers do nothing for it but publish what they run: gevent's monitor thread works the
+//! same way. Durations are measured from the monitor's first look at the switch, so the first warning's is a
+//! lower bound, and the total is right to within a look period (25 ms by default).
 //!
 //! # Cost
 //! The monitor wakes every threshold/4 (25 ms by default: 40 times a second, a few microseconds each) and
@@ -110,14 +111,14 @@ fn write_byte(fd: RawFd, byte: u8) {
 }
 
 /// What the monitor remembers about one worker between two looks.
-#[derive(Clone, Copy, Default)]
+#[derive(Clone, Default)]
 struct Look {
     /// The worker's switch count at the look.
     switch: u64,
     /// Coarse milliseconds of the first look that saw this switch count.
     first_seen: u32,
-    /// Whether the green thread of this switch was reported as stalling.
-    warned: bool,
+    /// The green thread of this switch, once it was reported as stalling.
+    warned: Option<crate::Thread>,
 }
 
 /// The monitor thread's body.
@@ -130,6 +131,11 @@ fn watch(runtime: &Arc<RuntimeShared>, config: Config, read: OwnedFd) {
     loop {
         let (stop, dump_asked) = wait(read.as_raw_fd(), period);
         if stop || runtime.is_shut_down() {
+            // A last look, so a stall that ended since the previous one still gets its closing warning.
+            let now = clock::coarse_millis();
+            for (worker, look) in runtime.workers().iter().zip(looks.iter_mut()) {
+                look_for_stall(worker, look, now, config.stall_threshold);
+            }
             break;
         }
         if dump_asked {
@@ -187,15 +193,13 @@ fn look_for_stall(worker: &crate::scheduler::WorkerHandle, look: &mut Look, now:
     let in_green_thread = !watch.current_raw().is_null();
     if in_green_thread && switch == look.switch {
         let held = Duration::from_millis(u64::from(now.wrapping_sub(look.first_seen)));
-        if look.warned || threshold.map_or(true, |threshold| held < threshold) {
+        if look.warned.is_some() || threshold.map_or(true, |threshold| held < threshold) {
             return;
         }
         let Some((thread, resumed_at)) = watch.running() else { return };
         if worker.counters().switches.get() != switch {
             return; // it switched back meanwhile
         }
-        look.warned = true;
-        watch.mark_stalled(switch, look.first_seen);
         log::warn!(
             target: "green::inspect",
             "{} has held worker {} for at least {} without parking or yielding (spawned at {}, resumed at {}): every other green \
@@ -206,22 +210,19 @@ fn look_for_stall(worker: &crate::scheduler::WorkerHandle, look: &mut Look, now:
             thread.spawned_at(),
             resumed_at.map_or_else(|| "its start".to_string(), |at| at.to_string()),
         );
+        look.warned = Some(thread);
         return;
     }
-    if look.warned {
-        // The worker reports the end of a stall it was told about; this covers a report it could not see.
-        if let Some((stalled, since)) = watch.take_stall() {
-            if stalled == look.switch {
-                log::warn!(
-                    target: "green::inspect",
-                    "worker {} is free again: its green thread held it for at least {} in all",
-                    worker.index(),
-                    dump::human(clock::since(since))
-                );
-            }
-        }
+    if let Some(thread) = look.warned.take() {
+        log::warn!(
+            target: "green::inspect",
+            "{} let worker {} go after holding it for about {} in all",
+            thread.describe(),
+            worker.index(),
+            dump::human(Duration::from_millis(u64::from(now.wrapping_sub(look.first_seen)))),
+        );
     }
-    *look = Look { switch, first_seen: now, warned: false };
+    *look = Look { switch, first_seen: now, warned: None };
 }
 
 /// One look of the deadlock detector: what would have to stay the same until the next look (see

@@ -61,8 +61,9 @@ pub(crate) struct WorkerCounters {
     pub(crate) not_started: Counter,
     /// Switches into a green thread.
     pub(crate) switches: Counter,
-    /// Parks, by [`WaitReason::kind_index`].
-    pub(crate) parks: [Counter; WaitReason::KINDS],
+    /// Parks, by the parker's stored code ([`WaitReason::kind_index`] + 1; 0: none): 32 entries, so that the
+    /// worker indexes with a masked code and no bounds check.
+    pub(crate) parks_by_code: [Counter; 32],
     /// Green threads of this worker woken by another OS thread (through its wake-up queue).
     pub(crate) remote_wakeups: Counter,
     /// Steals this worker made from other workers (each takes a batch).
@@ -86,12 +87,6 @@ pub(crate) struct WorkerCounters {
 }
 
 impl WorkerCounters {
-    /// Counts one park for `reason` (the parking green thread calls this on its own worker).
-    #[inline]
-    pub(crate) fn count_park(&self, reason: WaitReason) {
-        self.parks[reason.kind_index()].bump();
-    }
-
     /// A snapshot of worker `index`.
     pub(crate) fn snapshot(&self, index: usize) -> WorkerStats {
         let live = self.live.get();
@@ -106,7 +101,7 @@ impl WorkerCounters {
             parked: live - runnable,
             not_started: self.not_started.get(),
             switches: self.switches.get(),
-            parks: std::array::from_fn(|kind| self.parks[kind].get()),
+            parks: std::array::from_fn(|kind| self.parks_by_code[kind + 1].get()),
             remote_wakeups: self.remote_wakeups.get(),
             steals: self.steals.get(),
             stolen: self.stolen.get(),

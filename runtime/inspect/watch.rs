@@ -2,9 +2,10 @@
 //! dumps — and how they ask it for more.
 //!
 //! # What the worker publishes, and what it costs
-//! - At every switch into a green thread: its record ([`Thread`]'s pointer) in `current`, where it had parked
-//!   in `resumed_at`, and the worker's switch count (in its [`WorkerCounters`]). Three relaxed stores on a line
-//!   only the worker writes; `current` is cleared when the green thread switches back.
+//! - At every switch into a green thread: its record ([`Thread`]'s pointer) in `current`, and the worker's
+//!   switch count (in its [`WorkerCounters`](super::WorkerCounters)). Relaxed stores on lines only the worker
+//!   writes; `current` is cleared when the green thread switches back. Where the green thread resumed is its
+//!   parker's last park location, which the park leaves in place.
 //! - Before it sleeps in `epoll_wait`: whether nothing but another thread could wake it (no timer armed, no
 //!   socket registered): `asleep_forever`, for the deadlock detector.
 //!
@@ -23,7 +24,7 @@
 
 use std::panic::Location;
 use std::ptr;
-use std::sync::atomic::{AtomicBool, AtomicPtr, AtomicU32, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicPtr, Ordering};
 use std::sync::{Mutex, MutexGuard};
 
 use super::dump::DumpRequest;
@@ -34,15 +35,8 @@ use crate::thread::Thread;
 pub(crate) struct Watch {
     /// The record of the green thread running now, null between switches (see the module docs).
     current: AtomicPtr<()>,
-    /// Where the running green thread had parked before this switch; null when it started with this switch.
-    resumed_at: AtomicPtr<Location<'static>>,
     /// True while the worker sleeps with no timer armed and no socket registered.
     asleep_forever: AtomicBool,
-    /// The switch number of a green thread the monitor warned about (0: none), taken back by whichever of the
-    /// worker or the monitor reports the end of the stall.
-    stalled: AtomicU64,
-    /// Coarse milliseconds ([`clock`](super::clock)) of the monitor's first look at that switch.
-    stalled_since: AtomicU32,
     /// Held while a finished green thread's record is released by the worker, or `current` read by an observer.
     lock: Mutex<()>,
     /// Set while `requests` holds a request.
@@ -60,10 +54,7 @@ impl Watch {
     pub(crate) fn new() -> Watch {
         Watch {
             current: AtomicPtr::new(ptr::null_mut()),
-            resumed_at: AtomicPtr::new(ptr::null_mut()),
             asleep_forever: AtomicBool::new(false),
-            stalled: AtomicU64::new(0),
-            stalled_since: AtomicU32::new(0),
             lock: Mutex::new(()),
             dump_pending: AtomicBool::new(false),
             requests: Mutex::new(Vec::new()),
@@ -73,8 +64,6 @@ impl Watch {
     /// The worker switches into `thread` (worker only).
     #[inline]
     pub(crate) fn enter(&self, thread: &Thread) {
-        let resumed_at = thread.parked_at().map_or(ptr::null_mut(), |at| at as *const Location<'static> as *mut _);
-        self.resumed_at.store(resumed_at, Ordering::Relaxed);
         self.current.store(thread.as_raw() as *mut (), Ordering::Relaxed);
     }
 
@@ -101,15 +90,8 @@ impl Watch {
         // SAFETY: under `lock` a non-null `current` points to a live record: the worker drops its reference to
         // a finished green thread only under this lock, after clearing `current` (module docs).
         let thread = unsafe { Thread::clone_from_raw(current) };
-        // SAFETY: null or a `&'static Location` stored by `enter`.
-        let resumed_at = unsafe { self.resumed_at.load(Ordering::Relaxed).as_ref() };
+        let resumed_at = thread.last_parked_at();
         Some((thread, resumed_at))
-    }
-
-    /// Where the running green thread had parked before this switch (worker's own OS thread: exact).
-    pub(crate) fn resumed_at(&self) -> Option<&'static Location<'static>> {
-        // SAFETY: null or a `&'static Location` stored by `enter`.
-        unsafe { self.resumed_at.load(Ordering::Relaxed).as_ref() }
     }
 
     /// The running green thread's record address, null between switches (an identity: never dereferenced).
@@ -125,24 +107,6 @@ impl Watch {
     /// Whether the worker sleeps with nothing of its own that could wake it.
     pub(crate) fn is_asleep_forever(&self) -> bool {
         self.asleep_forever.load(Ordering::Relaxed)
-    }
-
-    /// The monitor warned that the green thread of switch `switch` holds the worker since `since` (coarse ms).
-    pub(crate) fn mark_stalled(&self, switch: u64, since: u32) {
-        self.stalled_since.store(since, Ordering::Relaxed);
-        self.stalled.store(switch, Ordering::Release);
-    }
-
-    /// Whether a stall warning is pending (worker, after each switch back: one load).
-    #[inline]
-    pub(crate) fn has_stall(&self) -> bool {
-        self.stalled.load(Ordering::Relaxed) != 0
-    }
-
-    /// Takes the pending stall warning: its switch number and since when; `None` if the other side took it.
-    pub(crate) fn take_stall(&self) -> Option<(u64, u32)> {
-        let switch = self.stalled.swap(0, Ordering::Acquire);
-        (switch != 0).then(|| (switch, self.stalled_since.load(Ordering::Relaxed)))
     }
 
     /// Queues a dump request; the caller then wakes the worker.

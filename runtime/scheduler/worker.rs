@@ -95,6 +95,10 @@ pub(crate) struct Worker {
     shutting_down: Cell<bool>,
     /// When the stack pool trims itself next.
     next_trim: Cell<Instant>,
+    /// Coarse milliseconds read at the first park of the current batch (0 until then): the time stamped on
+    /// the parks of this batch — one clock read per batch instead of one per park, off by at most the batch's
+    /// length.
+    batch_now: Cell<u32>,
     /// `Runnable::Start` entries in `run_queue` (for the stats' "not started" gauge).
     starts_queued: Cell<usize>,
     /// Records of green threads that finished in this batch, released under the watch's lock at its end
@@ -115,6 +119,7 @@ impl Worker {
             reactor: RefCell::new(reactor),
             shutting_down: Cell::new(false),
             next_trim: Cell::new(Instant::now() + TRIM_EVERY),
+            batch_now: Cell::new(0),
             starts_queued: Cell::new(0),
             finished: RefCell::new(Vec::new()),
         }
@@ -195,6 +200,7 @@ impl Worker {
 
     /// Runs up to BUDGET runnables; returns how many ran.
     fn run_batch(&self) -> usize {
+        self.batch_now.set(0);
         for ran in 0..BUDGET {
             let next = self.run_queue.borrow_mut().pop_front();
             match next {
@@ -264,17 +270,19 @@ impl Worker {
         // `running` flag keeps a second resume of the same slot out.
         let reason = Task::resume(unsafe { &mut (*task).coroutine });
         self.handle.watch().leave();
-        if self.handle.watch().has_stall() {
-            // SAFETY: as above; the slab is untouched until the match below.
-            self.end_stall(unsafe { &(*task).thread });
-        }
         match reason {
             Some(reason) => {
                 // SAFETY: as above; the green thread has switched out, so the loop is again the only user.
                 unsafe { (*task).running = false };
                 log::trace!(target: "green::scheduler", "worker {}: slot {key} {reason:?}", self.index());
-                if reason == Suspend::Yield {
-                    self.push_resume(key);
+                match reason {
+                    Suspend::Yield => self.push_resume(key),
+                    Suspend::Park => {
+                        // SAFETY: as above.
+                        let parker = unsafe { (*task).thread.parker() };
+                        parker.stamp(self.batch_now());
+                        self.handle.counters().parks_by_code[parker.reason_code()].bump();
+                    }
                 }
             }
             None => {
@@ -424,6 +432,20 @@ impl Worker {
         }
     }
 
+    /// The time stamped on this batch's parks (see `batch_now`).
+    #[inline]
+    fn batch_now(&self) -> u32 {
+        match self.batch_now.get() {
+            0 => {
+                // (A clock reading of 0 — once every 49 days — is read again at the next park: harmless.)
+                let now = crate::inspect::clock::coarse_millis();
+                self.batch_now.set(now);
+                now
+            }
+            now => now,
+        }
+    }
+
     /// Publishes the gauges of [`Runtime::stats`](crate::Runtime::stats) (live, runnable, not started, stacks).
     fn publish_gauges(&self) {
         let counters = self.handle.counters();
@@ -437,28 +459,13 @@ impl Worker {
         counters.stacks_pooled.set(stacks.cached() as u64);
     }
 
-    /// The stall detector's second warning, when the green thread it reported switches back (see
-    /// `inspect/monitor.rs`).
-    #[cold]
-    fn end_stall(&self, thread: &crate::Thread) {
-        if let Some((_, since)) = self.handle.watch().take_stall() {
-            log::warn!(
-                target: "green::inspect",
-                "{} let worker {} go after holding it for at least {} in all",
-                thread.describe(),
-                self.index(),
-                crate::inspect::dump::human(crate::inspect::clock::since(since))
-            );
-        }
-    }
-
     /// Describes every green thread of this worker, started or queued, for a thread dump. Called between
     /// batches, or by a green thread of this worker (the loop holds no borrow while one runs).
     pub(crate) fn describe_threads(&self, into: &mut Vec<ThreadInfo>) {
         let index = self.index();
         for (_, task) in self.tasks.borrow().iter() {
             into.push(if task.running {
-                let resumed_at = self.handle.watch().resumed_at();
+                let resumed_at = task.thread.last_parked_at();
                 ThreadInfo::new(&task.thread, index, ThreadState::Running { resumed_at })
             } else {
                 ThreadInfo::of_suspended(&task.thread, index)

@@ -443,6 +443,11 @@ impl Thread {
         self.header().spawned_at
     }
 
+    /// Where the thread last parked, parked now or not: for a running green thread, where it resumed.
+    pub(crate) fn last_parked_at(&self) -> Option<&'static Location<'static>> {
+        self.header().parker.last_location()
+    }
+
     /// Why the thread is parked and for how long, if it is parked (a snapshot, like
     /// [`parked_at`](Self::parked_at)).
     pub(crate) fn waiting(&self) -> Option<(WaitReason, Duration)> {
@@ -540,7 +545,7 @@ impl Thread {
 
     /// The raw wait under [`park::park_until`]: switches out (green) or blocks (OS) until unparked or until
     /// `deadline`. Returns true when an unpark ended it. Only the thread itself calls this.
-    pub(crate) fn park_raw(&self, reason: WaitReason, deadline: Option<Instant>) -> bool {
+    pub(crate) fn park_raw(&self, deadline: Option<Instant>) -> bool {
         let parker = &self.header().parker;
         if deadline.is_some_and(|deadline| deadline <= Instant::now()) {
             return parker.take_token();
@@ -549,8 +554,7 @@ impl Thread {
         match &self.header().home {
             Home::Green { .. } => {
                 // SAFETY: only the thread itself calls `park_raw`.
-                let (worker, key) = unsafe { self.green_home() };
-                worker.counters().count_park(reason);
+                let (_, key) = unsafe { self.green_home() };
                 park_green(parker, key, deadline)
             }
             Home::Os(_) => park_os(parker, deadline),
@@ -588,6 +592,7 @@ fn park_green(parker: &Parker, key: usize, deadline: Option<Instant>) -> bool {
 
 /// Blocks the current OS thread until an unpark or `deadline`.
 fn park_os(parker: &Parker, deadline: Option<Instant>) -> bool {
+    parker.stamp(crate::inspect::clock::coarse_millis());
     // Counted while it waits with nothing but an unpark to end it (see `inspect/deadlock.rs`).
     let _counted = deadline.is_none().then(|| crate::inspect::deadlock::OsWaiter::begin(parker));
     if !parker.begin_park() {
