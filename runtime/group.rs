@@ -55,7 +55,7 @@ impl GroupShared {
             }
             state.waiter = Some(current());
             drop(state);
-            park::park_until(None);
+            park::park_until(crate::inspect::WaitReason::Group, None);
         }
     }
 }
@@ -163,7 +163,6 @@ impl<T: Send + 'static> Group<T> {
     ///
     /// # Panics
     /// When the green thread cannot be created.
-    #[track_caller]
     ///
     /// ```
     /// green::run(|| {
@@ -173,6 +172,7 @@ impl<T: Send + 'static> Group<T> {
     ///     assert_eq!(group.join_next().unwrap().unwrap(), "done");
     /// });
     /// ```
+    #[track_caller]
     pub fn spawn<F>(&mut self, f: F) -> &Thread
     where
         F: FnOnce() -> T + Send + 'static,

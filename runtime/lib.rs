@@ -66,6 +66,9 @@
 //! - [`sync`]: the `std::sync` mirror (`Mutex`, `RwLock`, `Condvar`, `Barrier`, `Once`, `OnceLock`, `LazyLock`,
 //!   `mpsc`) plus `Semaphore`, `WaitGroup`, `Event`; the wait queue under every primitive.
 //! - [`channel`]: crossbeam-channel's API (bounded, unbounded, rendezvous, timers) and [`select!`].
+//! - [`inspect`]: seeing inside — [`dump()`] (thread dumps, also on SIGQUIT), the deadlock report, the stall
+//!   detector's monitor thread, [`Runtime::stats`] counters, and the [`WaitReason`](inspect::WaitReason) every
+//!   park records.
 //! - `context`: the only thread-local state (current worker, current green thread) and whose unwinding is
 //!   whose when several green threads share an OS thread.
 
@@ -77,6 +80,7 @@ mod context;
 mod coroutine;
 pub mod fs;
 mod group;
+pub mod inspect;
 pub mod net;
 pub mod offload;
 mod park;
@@ -89,6 +93,7 @@ pub mod time;
 
 pub use cancel::{deadline, is_cancelled, timeout, uncancellable, Cancelled, Elapsed};
 pub use group::Group;
+pub use inspect::dump;
 pub use offload::offload;
 pub use runtime::{run, Runtime};
 pub use thread::{

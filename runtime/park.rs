@@ -56,10 +56,11 @@
 //! it describes and lives in its [`Local`](crate::context::Local).
 
 use std::panic::Location;
-use std::sync::atomic::{AtomicU8, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicPtr, AtomicU32, AtomicU64, AtomicU8, Ordering};
 use std::time::Instant;
 
 use crate::context;
+use crate::inspect::WaitReason;
 
 /// No token; the thread is running or about to park.
 pub(crate) const EMPTY: u8 = 0;
@@ -74,6 +75,9 @@ const CANCEL_REQUESTED: u8 = 1;
 const CANCEL_DELIVERED: u8 = 2;
 /// Bit of the cancel word: its runtime shuts down. Sticky: delivered at every interruptible park.
 const CANCEL_SHUTDOWN: u8 = 4;
+/// Bit of the cancel word: the deadlock detector found that nothing can ever wake the thread (the main green
+/// thread of a `block_on`); it panics with the report at its park, once (see [`crate::inspect`]).
+const CANCEL_DEADLOCK: u8 = 8;
 
 /// Why a [`park_until`] returned.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -156,10 +160,20 @@ impl Scopes {
 pub(crate) struct Parker {
     /// EMPTY, PARKED or NOTIFIED.
     pub(crate) state: AtomicU8,
-    /// Bits: CANCEL_REQUESTED, CANCEL_DELIVERED, CANCEL_SHUTDOWN.
+    /// Bits: CANCEL_REQUESTED, CANCEL_DELIVERED, CANCEL_SHUTDOWN, CANCEL_DEADLOCK.
     cancel: AtomicU8,
-    /// Where the thread last parked (`#[track_caller]`), null while it runs; read by thread dumps.
-    location: std::sync::atomic::AtomicPtr<Location<'static>>,
+    /// An OS thread's park with no deadline is counted by the deadlock detector while this is true; whoever
+    /// swaps it back to false (the waker, or the thread as it returns) takes it off the count, exactly once.
+    pub(crate) os_waiting: AtomicBool,
+    /// When the current park began, in milliseconds of the coarse clock ([`coarse_millis`](crate::inspect::clock::coarse_millis)): stamped
+    /// by the worker when a green thread switches out to park (with the time it read at the start of its
+    /// batch), by an OS thread itself before it blocks. Read by thread dumps.
+    since: AtomicU32,
+    /// Where the thread last parked (`#[track_caller]`); kept after the park ends, as where a running green
+    /// thread resumed (the stall warning, dumps). Null until the first park.
+    location: AtomicPtr<Location<'static>>,
+    /// Why it parks now ([`WaitReason::encode`]), 0 while it runs: what tells a current park from the last one.
+    reason: AtomicU64,
 }
 
 impl Parker {
@@ -167,7 +181,10 @@ impl Parker {
         Parker {
             state: AtomicU8::new(EMPTY),
             cancel: AtomicU8::new(0),
-            location: std::sync::atomic::AtomicPtr::new(std::ptr::null_mut()),
+            os_waiting: AtomicBool::new(false),
+            since: AtomicU32::new(0),
+            location: AtomicPtr::new(std::ptr::null_mut()),
+            reason: AtomicU64::new(0),
         }
     }
 
@@ -219,7 +236,7 @@ impl Parker {
 
     /// Whether cancellation or shutdown was requested (delivered or not).
     pub(crate) fn is_cancel_requested(&self) -> bool {
-        self.cancel.load(Ordering::Acquire) != 0
+        self.cancel.load(Ordering::Acquire) & (CANCEL_REQUESTED | CANCEL_SHUTDOWN) != 0
     }
 
     /// Whether the thread's runtime asked it to stop.
@@ -229,9 +246,45 @@ impl Parker {
 
     /// Where the thread is parked now, if it is.
     pub(crate) fn location(&self) -> Option<&'static Location<'static>> {
+        if self.reason.load(Ordering::Relaxed) == 0 {
+            return None;
+        }
+        self.last_location()
+    }
+
+    /// Where the thread last parked, whether or not it is parked now (`None` before its first park).
+    pub(crate) fn last_location(&self) -> Option<&'static Location<'static>> {
         let location = self.location.load(Ordering::Relaxed);
         // SAFETY: the pointer is either null or came from a `&'static Location` in `park_until`.
         unsafe { location.as_ref() }
+    }
+
+    /// Stamps the start of the current park with `now` (coarse milliseconds).
+    #[inline]
+    pub(crate) fn stamp(&self, now: u32) {
+        self.since.store(now, Ordering::Relaxed);
+    }
+
+    /// The current park's kind as stored (the kind's index plus one, 0 if not parked; below 32): how the
+    /// worker counts parks by kind with no decoding and no bounds check ([`WorkerCounters`]).
+    ///
+    /// [`WorkerCounters`]: crate::inspect::WorkerCounters
+    #[inline]
+    pub(crate) fn reason_code(&self) -> usize {
+        (self.reason.load(Ordering::Relaxed) & 0x1f) as usize
+    }
+
+    /// Why the thread is parked now and since when (coarse milliseconds), if it is. A snapshot of three
+    /// relaxed loads: a thread that wakes meanwhile may show its old reason with its new location or none.
+    pub(crate) fn waiting(&self) -> Option<(WaitReason, u32)> {
+        let reason = WaitReason::decode(self.reason.load(Ordering::Relaxed))?;
+        Some((reason, self.since.load(Ordering::Relaxed)))
+    }
+
+    /// Asks the thread to panic with the deadlock report at its park (see [`crate::inspect`]); true if this
+    /// call made the request.
+    pub(crate) fn request_deadlock_panic(&self) -> bool {
+        self.cancel.fetch_or(CANCEL_DEADLOCK, Ordering::AcqRel) & CANCEL_DEADLOCK == 0
     }
 }
 
@@ -251,7 +304,17 @@ fn check_interrupts(local: &context::Local) {
 #[cold]
 #[inline(never)]
 fn check_interrupts_slow(local: &context::Local) {
-    let cancel = local.thread.parker().cancel.load(Ordering::Relaxed);
+    let parker = local.thread.parker();
+    let cancel = parker.cancel.load(Ordering::Relaxed);
+    if cancel & CANCEL_DEADLOCK != 0
+        && parker.cancel.fetch_and(!CANCEL_DEADLOCK, Ordering::AcqRel) & CANCEL_DEADLOCK != 0
+    {
+        // Before the shields: a deadlock is reported in any wait (in one that cannot unwind, by aborting).
+        let unwindable = local.scopes.borrow().lending == 0 && !local.is_unwinding();
+        crate::inspect::deadlock::report(unwindable);
+    }
+    // Not parked any more, and what follows may unwind past `park_until`'s own clearing.
+    parker.reason.store(0, Ordering::Relaxed);
     let scopes = local.scopes.borrow();
     if scopes.lending > 0 || local.is_unwinding() {
         return;
@@ -263,7 +326,6 @@ fn check_interrupts_slow(local: &context::Local) {
     if scopes.shield > 0 {
         return;
     }
-    let parker = local.thread.parker();
     if cancel & (CANCEL_REQUESTED | CANCEL_DELIVERED) == CANCEL_REQUESTED
         && parker.cancel.fetch_or(CANCEL_DELIVERED, Ordering::AcqRel) & CANCEL_DELIVERED == 0
     {
@@ -282,12 +344,21 @@ fn check_interrupts_slow(local: &context::Local) {
     }
 }
 
-/// Parks the current thread of execution (green or OS) until unparked or until `deadline`.
+/// Parks the current thread of execution (green or OS) until unparked or until `deadline`; `reason` says what
+/// it waits for (thread dumps, stats, the trace).
 ///
 /// May return spuriously ([`Wake::Unparked`] with nothing changed): callers loop on their condition. May not
 /// return at all: a cancellation or an expired timeout scope unwinds from here (see the module docs).
 #[track_caller]
-pub(crate) fn park_until(deadline: Option<Instant>) -> Wake {
+#[inline(always)]
+pub(crate) fn park_until(reason: WaitReason, deadline: Option<Instant>) -> Wake {
+    // Inlined so that the reason's encoding folds to a constant at the (mostly constant) call sites.
+    park_until_encoded(reason.encode(), deadline)
+}
+
+/// [`park_until`] with the reason encoded ([`WaitReason::encode`]).
+#[track_caller]
+fn park_until_encoded(reason: u64, deadline: Option<Instant>) -> Wake {
     let location = Location::caller();
     context::with_local(|local| {
         let parker = local.thread.parker();
@@ -306,17 +377,21 @@ pub(crate) fn park_until(deadline: Option<Instant>) -> Wake {
         };
         log::trace!(
             target: "green::park",
-            "{} parks at {location}{}",
+            "{} parks at {location}: {}{}",
             local.thread.describe(),
+            WaitReason::decode(reason).map_or_else(String::new, |reason| reason.to_string()),
             match wake_at {
                 Some(at) => format!(" for {:?}", at.saturating_duration_since(Instant::now())),
                 None => String::new(),
             }
         );
         parker.location.store(location as *const Location<'static> as *mut _, Ordering::Relaxed);
+        parker.reason.store(reason, Ordering::Relaxed);
         let unparked = local.thread.park_raw(wake_at);
-        parker.location.store(std::ptr::null_mut(), Ordering::Relaxed);
+        // The reason is cleared after the check, whose deadlock report shows where the thread waited (the slow
+        // path clears it too, before it may unwind); the location stays: it is where the thread resumed.
         check_interrupts(local);
+        parker.reason.store(0, Ordering::Relaxed);
         match deadline {
             Some(deadline) if !unparked && Instant::now() >= deadline => Wake::TimedOut,
             _ => Wake::Unparked,

@@ -13,15 +13,18 @@
 //! local queue, where nobody can steal it.
 
 use std::io;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::{Arc, OnceLock};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::thread;
+use std::time::Duration;
 
 use crate::coroutine::{NewTask, DEFAULT_STACK_SIZE};
+use crate::inspect::monitor::{self, Monitor};
+use crate::inspect::{Dump, Stats};
 use crate::reactor::Reactor;
 use crate::scheduler::{Worker, WorkerHandle};
 use crate::sync::WaitGroup;
-use crate::thread::JoinHandle;
+use crate::thread::{JoinHandle, Thread};
 
 /// The part of a runtime that green threads, handles and workers share.
 pub(crate) struct RuntimeShared {
@@ -33,9 +36,52 @@ pub(crate) struct RuntimeShared {
     next_worker: AtomicUsize,
     /// Default usable stack bytes of a green thread.
     stack_size: usize,
+    /// The main green threads of the `block_on`s waiting now (the deadlock report is raised in them).
+    mains: Mutex<Vec<Thread>>,
+    /// Green threads spawned onto this runtime from outside it (OS threads, other runtimes, `block_on`).
+    spawned_outside: AtomicU64,
+}
+
+/// Takes `block_on`'s main green thread off the runtime's list when the `block_on` ends.
+pub(crate) struct MainGuard<'a> {
+    /// The runtime.
+    runtime: &'a RuntimeShared,
+    /// The main green thread.
+    thread: Thread,
+}
+
+impl Drop for MainGuard<'_> {
+    fn drop(&mut self) {
+        let mut mains = self.runtime.mains.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        if let Some(position) = mains.iter().position(|main| main.id() == self.thread.id()) {
+            mains.swap_remove(position);
+        }
+    }
 }
 
 impl RuntimeShared {
+    /// Records `thread` as a main green thread until the guard is dropped.
+    pub(crate) fn register_main(&self, thread: &Thread) -> MainGuard<'_> {
+        self.mains.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).push(thread.clone());
+        MainGuard { runtime: self, thread: thread.clone() }
+    }
+
+    /// Whether a `block_on` waits for its main green thread now.
+    pub(crate) fn has_main(&self) -> bool {
+        !self.mains.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).is_empty()
+    }
+
+    /// The main green threads of the `block_on`s waiting now.
+    pub(crate) fn mains(&self) -> Vec<Thread> {
+        self.mains.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).clone()
+    }
+
+    /// Counters of every worker, summed (see [`Runtime::stats`]).
+    pub(crate) fn stats(&self) -> Stats {
+        let workers = self.workers.iter().map(|worker| worker.counters().snapshot(worker.index())).collect();
+        Stats::from_workers(workers, self.spawned_outside.load(Ordering::Relaxed))
+    }
+
     pub(crate) fn workers(&self) -> &[Arc<WorkerHandle>] {
         &self.workers
     }
@@ -65,6 +111,7 @@ impl RuntimeShared {
                         "spawn {} on worker {index}: a connection just accepted, placed in turn for balance",
                         task.thread().describe()
                     );
+                    worker.handle().counters().spawned.bump();
                     self.workers[index].inject_placed(task);
                 } else {
                     log::trace!(
@@ -73,6 +120,7 @@ impl RuntimeShared {
                         task.thread().describe(),
                         worker.index()
                     );
+                    worker.handle().counters().spawned.bump();
                     worker.handle().push_new_local(task);
                     self.notify_idle(worker.index());
                 }
@@ -84,6 +132,7 @@ impl RuntimeShared {
             if self.is_shut_down() {
                 return Err(io::Error::other("cannot spawn a green thread: its runtime is shut down"));
             }
+            self.spawned_outside.fetch_add(1, Ordering::Relaxed);
             let index = self.next_worker.fetch_add(1, Ordering::Relaxed) % self.workers.len();
             log::trace!(
                 target: "green::runtime",
@@ -130,6 +179,8 @@ pub struct Runtime {
     /// Each worker thread holds a clone until its loop has stopped; `drop` waits on it, so a green thread
     /// dropping a runtime parks instead of blocking its worker. `None` only inside `drop`.
     stopped: Option<WaitGroup>,
+    /// The monitor thread: stall detector, deadlock detector, SIGQUIT dumps (`inspect/monitor.rs`).
+    monitor: Option<Monitor>,
 }
 
 /// Configures a [`Runtime`]: `Runtime::builder().workers(2).stack_size(64 * 1024).build()`.
@@ -139,7 +190,12 @@ pub struct Builder {
     workers: Option<usize>,
     /// Default usable stack bytes per green thread.
     stack_size: usize,
+    /// What the monitor thread does.
+    monitor: monitor::Config,
 }
+
+/// The default [`Builder::stall_threshold`].
+pub const DEFAULT_STALL_THRESHOLD: Duration = Duration::from_millis(100);
 
 impl Builder {
     /// Number of worker OS threads (at least 1). Default: `std::thread::available_parallelism()`.
@@ -167,6 +223,45 @@ impl Builder {
     /// ```
     pub fn stack_size(mut self, bytes: usize) -> Builder {
         self.stack_size = bytes;
+        self
+    }
+
+    /// Warn (`log::warn!`, target `green::inspect`) when a green thread keeps its worker longer than
+    /// `threshold` without parking or yielding — a CPU loop, a `std::thread::sleep`, a blocking `std` call —
+    /// naming it, where it was spawned and where it resumed; and again when it lets go, with the total.
+    /// `None` turns the warnings off. Default: [`DEFAULT_STALL_THRESHOLD`] (100 ms).
+    ///
+    /// A monitor thread watches the workers from outside, a few times per threshold (DESIGN.md, "Seeing
+    /// inside"); nothing interrupts the green thread.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// let runtime = green::Runtime::builder().stall_threshold(Some(Duration::from_millis(20))).build().unwrap();
+    /// runtime.block_on(|| std::thread::sleep(Duration::from_millis(50))); // logs a warning: blocks its worker
+    /// ```
+    pub fn stall_threshold(mut self, threshold: Option<Duration>) -> Builder {
+        self.monitor.stall_threshold = threshold;
+        self
+    }
+
+    /// Print a thread dump ([`Runtime::dump`]) to stderr when the process receives SIGQUIT (Ctrl-\ in a
+    /// terminal); the process goes on (unlike Go's, which exits). Off by default: it replaces the signal's
+    /// default action (a core dump) for the whole process.
+    ///
+    /// ```
+    /// let runtime = green::Runtime::builder().dump_on_sigquit(true).build().unwrap();
+    /// # drop(runtime);
+    /// ```
+    pub fn dump_on_sigquit(mut self, enabled: bool) -> Builder {
+        self.monitor.dump_on_sigquit = enabled;
+        self
+    }
+
+    /// Report deadlocks: when [`block_on`](Runtime::block_on)'s main green thread waits and nothing can ever
+    /// wake any green thread of the runtime, it panics with `all green threads are asleep - deadlock!` and a
+    /// thread dump. On by default; DESIGN.md ("Seeing inside") says exactly what is detected.
+    pub fn detect_deadlocks(mut self, enabled: bool) -> Builder {
+        self.monitor.detect_deadlocks = enabled;
         self
     }
 
@@ -198,10 +293,16 @@ impl Builder {
             shut_down: AtomicBool::new(false),
             next_worker: AtomicUsize::new(0),
             stack_size: self.stack_size,
+            mains: Mutex::new(Vec::new()),
+            spawned_outside: AtomicU64::new(0),
         });
         let stopped = WaitGroup::new();
-        let mut runtime =
-            Runtime { shared: shared.clone(), threads: Vec::with_capacity(count), stopped: Some(stopped.clone()) };
+        let mut runtime = Runtime {
+            shared: shared.clone(),
+            threads: Vec::with_capacity(count),
+            stopped: Some(stopped.clone()),
+            monitor: None,
+        };
         for (index, reactor) in reactors.into_iter().enumerate() {
             let handle = shared.workers[index].clone();
             let shared = shared.clone();
@@ -212,6 +313,7 @@ impl Builder {
             })?;
             runtime.threads.push(thread);
         }
+        runtime.monitor = Some(Monitor::start(shared.clone(), self.monitor)?);
         log::debug!(target: "green::runtime", "runtime started with {count} workers");
         Ok(runtime)
     }
@@ -236,7 +338,15 @@ impl Runtime {
     /// drop(runtime); // shuts the workers down
     /// ```
     pub fn builder() -> Builder {
-        Builder { workers: None, stack_size: DEFAULT_STACK_SIZE }
+        Builder {
+            workers: None,
+            stack_size: DEFAULT_STACK_SIZE,
+            monitor: monitor::Config {
+                stall_threshold: Some(DEFAULT_STALL_THRESHOLD),
+                detect_deadlocks: true,
+                dump_on_sigquit: false,
+            },
+        }
     }
 
     /// Spawns a green thread on this runtime, from any thread.
@@ -250,6 +360,7 @@ impl Runtime {
     /// let total: i32 = handles.into_iter().map(|h| h.join().unwrap()).sum();
     /// assert_eq!(total, 60);
     /// ```
+    #[track_caller]
     pub fn spawn<F, T>(&self, f: F) -> JoinHandle<T>
     where
         F: FnOnce() -> T + Send + 'static,
@@ -263,12 +374,43 @@ impl Runtime {
     ///
     /// `f` may borrow from the caller: it is finished before `block_on` returns, even when the caller is
     /// interrupted (the wait cannot be cancelled).
+    #[track_caller]
     pub fn block_on<F, T>(&self, f: F) -> T
     where
         F: FnOnce() -> T + Send,
         T: Send,
     {
         crate::thread::block_on(&self.shared, f)
+    }
+
+    /// A thread dump: every live green thread of this runtime, where and why it waits (see [`Dump`]).
+    ///
+    /// Callable from any thread; it does not stop the runtime (each worker describes its own green threads
+    /// between two batches) and returns within [`ANSWER_TIMEOUT`](crate::inspect::ANSWER_TIMEOUT) even if a
+    /// worker is held by a green thread that never yields.
+    ///
+    /// ```
+    /// let runtime = green::Runtime::builder().workers(2).build().unwrap();
+    /// let (sender, receiver) = green::channel::bounded::<()>(0);
+    /// let waiter = runtime.spawn(move || receiver.recv());
+    /// while waiter.thread().parked_at().is_none() {
+    ///     std::thread::yield_now();
+    /// }
+    /// let dump = runtime.dump();
+    /// assert_eq!(dump.count("parked"), 1);
+    /// println!("{dump}"); // ...: parked on worker 1 for 0 ms: channel recv
+    /// drop(sender);
+    /// waiter.join().unwrap().unwrap_err();
+    /// ```
+    pub fn dump(&self) -> Dump {
+        crate::inspect::dump::take(&self.shared)
+    }
+
+    /// Counters of this runtime, per worker and in total: green threads spawned, finished, live, parked;
+    /// switches, parks by kind, remote wake-ups, steals, timers, I/O events, stacks, the offload pool.
+    /// See [`Stats`]; reading them never slows the workers down.
+    pub fn stats(&self) -> Stats {
+        self.shared.stats()
     }
 
     pub(crate) fn shared(&self) -> &Arc<RuntimeShared> {
@@ -286,6 +428,9 @@ impl Drop for Runtime {
         }
         log::debug!(target: "green::runtime", "runtime shutting down");
         self.shared.shut_down.store(true, Ordering::Release);
+        if let Some(mut monitor) = self.monitor.take() {
+            monitor.stop();
+        }
         for worker in self.shared.workers.iter() {
             // Wake it whether or not it sleeps: the flag is checked after every batch and every wake.
             let _ = worker.notify_always();
@@ -325,6 +470,7 @@ pub(crate) fn current() -> Arc<RuntimeShared> {
 /// });
 /// assert_eq!(sum, 285);
 /// ```
+#[track_caller]
 pub fn run<F, T>(f: F) -> T
 where
     F: FnOnce() -> T + Send,

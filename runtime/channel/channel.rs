@@ -12,6 +12,7 @@ use std::time::Instant;
 
 use super::error::{RecvError, RecvTimeoutError, SendError, SendTimeoutError, TryRecvError, TrySendError};
 use super::wait_list::{Handed, Packet, Slot, WaitList, Wakeups};
+use crate::inspect::WaitReason;
 use crate::park::{self, Wake};
 use crate::sync::wait_queue::Waiter;
 
@@ -274,9 +275,10 @@ impl<T> Channel<T> {
 
     /// Parks until `waiter` is claimed, the channel disconnects or `deadline` passes.
     #[track_caller]
-    fn wait(&self, waiter: &Waiter, deadline: Option<Instant>) {
+    #[inline(always)] // the reason folds to a constant in `send` and `recv`
+    fn wait(&self, reason: WaitReason, waiter: &Waiter, deadline: Option<Instant>) {
         while waiter.woken_by().is_none() && !self.disconnected.load(Ordering::Acquire) {
-            if park::park_until(deadline) == Wake::TimedOut {
+            if park::park_until(reason, deadline) == Wake::TimedOut {
                 return;
             }
         }
@@ -318,7 +320,7 @@ impl<T> Channel<T> {
             drop(state);
             wakeups.unpark();
             let registration = SendRegistration { channel: self, waiter: Some(waiter) };
-            self.wait(registration.waiter(), deadline);
+            self.wait(WaitReason::ChannelSend, registration.waiter(), deadline);
             let waiter = registration.disarm();
             if waiter.woken_by().is_some() {
                 // Send step 3: claimed means a receiver took the message.
@@ -359,7 +361,7 @@ impl<T> Channel<T> {
             drop(state);
             wakeups.unpark();
             let registration = ReceiveRegistration { channel: self, waiter: Some(waiter), slot: &slot };
-            self.wait(registration.waiter(), deadline);
+            self.wait(WaitReason::ChannelRecv, registration.waiter(), deadline);
             let waiter = registration.disarm();
             if waiter.woken_by().is_some() {
                 // Receive step 3: the claimer removed the registration and filled the slot first — unless the

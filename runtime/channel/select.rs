@@ -153,7 +153,7 @@ fn run(operations: &[Operation<'_>], wait: Wait, biased: bool) -> Option<(usize,
             (a, b) => a.or(b),
         };
         while waiter.woken_by().is_none() {
-            if park::park_until(wake_at) == Wake::TimedOut {
+            if park::park_until(crate::inspect::WaitReason::Select, wake_at) == Wake::TimedOut {
                 break;
             }
         }

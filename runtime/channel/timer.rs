@@ -11,6 +11,7 @@ use std::time::{Duration, Instant};
 
 use super::error::RecvTimeoutError;
 use super::receiver::Receiver;
+use crate::inspect::WaitReason;
 use crate::park;
 
 /// The state of an `at`/`after`/`tick` receiver, shared by its clones.
@@ -72,7 +73,7 @@ impl Timer {
                 (Some(due), Some(deadline)) => Some(due.min(deadline)),
                 (due, deadline) => due.or(deadline),
             };
-            park::park_until(wake_at);
+            park::park_until(WaitReason::ChannelRecv, wake_at);
         }
     }
 }
@@ -84,7 +85,7 @@ pub(crate) fn wait_forever(deadline: Option<Instant>) -> RecvTimeoutError {
         if deadline.is_some_and(|deadline| Instant::now() >= deadline) {
             return RecvTimeoutError::Timeout;
         }
-        park::park_until(deadline);
+        park::park_until(WaitReason::ChannelRecv, deadline);
     }
 }
 

@@ -318,6 +318,7 @@ impl TcpStream {
     /// assert_eq!(&buf, b"peek");
     /// # Ok(()) }).unwrap();
     /// ```
+    #[track_caller]
     pub fn peek(&self, buf: &mut [u8]) -> io::Result<usize> {
         self.socket.io(Interest::Read, |stream| stream.peek(buf))
     }
@@ -418,11 +419,13 @@ impl TcpStream {
 }
 
 impl Read for &TcpStream {
+    #[track_caller]
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         let len = buf.len();
         self.socket.transfer(Interest::Read, len, |mut stream| stream.read(buf))
     }
 
+    #[track_caller]
     fn read_vectored(&mut self, bufs: &mut [IoSliceMut<'_>]) -> io::Result<usize> {
         let len = vectored_len(bufs.iter().map(|buf| buf.len()));
         self.socket.transfer(Interest::Read, len, |mut stream| stream.read_vectored(bufs))
@@ -430,10 +433,12 @@ impl Read for &TcpStream {
 }
 
 impl Write for &TcpStream {
+    #[track_caller]
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
         self.socket.transfer(Interest::Write, buf.len(), |mut stream| stream.write(buf))
     }
 
+    #[track_caller]
     fn write_vectored(&mut self, bufs: &[IoSlice<'_>]) -> io::Result<usize> {
         let len = vectored_len(bufs.iter().map(|buf| buf.len()));
         self.socket.transfer(Interest::Write, len, |mut stream| stream.write_vectored(bufs))
@@ -446,20 +451,24 @@ impl Write for &TcpStream {
 }
 
 impl Read for TcpStream {
+    #[track_caller]
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         (&*self).read(buf)
     }
 
+    #[track_caller]
     fn read_vectored(&mut self, bufs: &mut [IoSliceMut<'_>]) -> io::Result<usize> {
         (&*self).read_vectored(bufs)
     }
 }
 
 impl Write for TcpStream {
+    #[track_caller]
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
         (&*self).write(buf)
     }
 
+    #[track_caller]
     fn write_vectored(&mut self, bufs: &[IoSlice<'_>]) -> io::Result<usize> {
         (&*self).write_vectored(bufs)
     }

@@ -57,6 +57,7 @@ impl UdpSocket {
     /// assert_eq!((&buf[..n], from), (&b"hello"[..], a.local_addr()?));
     /// # Ok(()) }).unwrap();
     /// ```
+    #[track_caller]
     pub fn recv_from(&self, buf: &mut [u8]) -> io::Result<(usize, SocketAddr)> {
         self.socket.io(Interest::Read, |socket| socket.recv_from(buf))
     }
@@ -73,6 +74,7 @@ impl UdpSocket {
     /// assert_eq!(&buf[..n], b"hello");
     /// # Ok(()) }).unwrap();
     /// ```
+    #[track_caller]
     pub fn peek_from(&self, buf: &mut [u8]) -> io::Result<(usize, SocketAddr)> {
         self.socket.io(Interest::Read, |socket| socket.peek_from(buf))
     }
@@ -89,6 +91,7 @@ impl UdpSocket {
     /// assert_eq!(b.recv(&mut [0; 16])?, 8);
     /// # Ok(()) }).unwrap();
     /// ```
+    #[track_caller]
     pub fn send_to<A: ToSocketAddrs>(&self, buf: &[u8], address: A) -> io::Result<usize> {
         let Some(address) = address.to_socket_addrs()?.next() else {
             return Err(io::Error::new(io::ErrorKind::InvalidInput, "no addresses to send data to"));
@@ -122,6 +125,7 @@ impl UdpSocket {
     /// assert_eq!(b.recv(&mut [0; 16])?, 2);
     /// # Ok(()) }).unwrap();
     /// ```
+    #[track_caller]
     pub fn send(&self, buf: &[u8]) -> io::Result<usize> {
         self.socket.io(Interest::Write, |socket| socket.send(buf))
     }
@@ -138,6 +142,7 @@ impl UdpSocket {
     /// assert_eq!(&buf[..n], b"for b");
     /// # Ok(()) }).unwrap();
     /// ```
+    #[track_caller]
     pub fn recv(&self, buf: &mut [u8]) -> io::Result<usize> {
         self.socket.io(Interest::Read, |socket| socket.recv(buf))
     }
@@ -154,6 +159,7 @@ impl UdpSocket {
     /// assert_eq!(b.recv(&mut buf)?, 4); // the peeked datagram
     /// # Ok(()) }).unwrap();
     /// ```
+    #[track_caller]
     pub fn peek(&self, buf: &mut [u8]) -> io::Result<usize> {
         self.socket.io(Interest::Read, |socket| socket.peek(buf))
     }

@@ -16,6 +16,15 @@ pub(crate) const WAKER_TOKEN: Token = Token(usize::MAX);
 /// Events handled per `epoll_wait`.
 const EVENTS: usize = 1024;
 
+/// What one [`Reactor::turn`] found.
+pub(crate) struct Turned {
+    /// Events handled: socket readiness and wake-ups.
+    pub(crate) events: usize,
+    /// Whether another thread's wake-up (the worker's `mio::Waker`) was among them: the worker sizes its
+    /// pre-sleep spin by it.
+    pub(crate) woken: bool,
+}
+
 /// A worker's mio `Poll`, its event buffer and the table its sockets are registered in.
 pub(crate) struct Reactor {
     /// The epoll instance.
@@ -47,17 +56,18 @@ impl Reactor {
     }
 
     /// Waits up to `timeout` (forever for `None`) for events and dispatches them: step 6 of the read traced in
-    /// the [module docs](super). Returns whether another thread's wake-up (the worker's `mio::Waker`) was among
-    /// them: the worker sizes its pre-sleep spin by it.
-    pub(crate) fn turn(&mut self, timeout: Option<Duration>) -> io::Result<bool> {
+    /// the [module docs](super).
+    pub(crate) fn turn(&mut self, timeout: Option<Duration>) -> io::Result<Turned> {
         match self.poll.poll(&mut self.events, timeout) {
             Ok(()) => {}
-            Err(error) if error.kind() == io::ErrorKind::Interrupted => return Ok(false),
+            Err(error) if error.kind() == io::ErrorKind::Interrupted => return Ok(Turned { events: 0, woken: false }),
             Err(error) => return Err(error),
         }
+        let mut count = 0;
         let mut woken = false;
         let mut sockets = false;
         for event in self.events.iter() {
+            count += 1;
             woken |= event.token() == WAKER_TOKEN;
             sockets |= event.token() != WAKER_TOKEN;
         }
@@ -78,7 +88,7 @@ impl Reactor {
                 );
             });
         }
-        Ok(woken)
+        Ok(Turned { events: count, woken })
     }
 }
 

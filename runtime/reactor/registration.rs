@@ -13,6 +13,7 @@ use mio::Token;
 
 use super::{descriptor, Interest, ReactorHandle, ScheduledIo, Wait};
 use crate::context;
+use crate::inspect::WaitReason;
 
 /// Where a socket is registered now.
 struct Home {
@@ -74,6 +75,7 @@ impl Registration {
     /// read that filled less than its buffer): then the ready bit is cleared at once (if no event arrived
     /// meanwhile, the same tick check as after `EAGAIN`), so the next call parks without first paying for a
     /// system call that would fail. Edge-triggered epoll reports any data that arrives later as a new event.
+    #[track_caller]
     pub(crate) fn io_drain<R>(
         &self,
         interest: Interest,
@@ -107,14 +109,18 @@ impl Registration {
             }
             let outcome = if context::in_green_thread() {
                 self.io.clear(observed, interest);
+                let reason = match interest {
+                    Interest::Read => WaitReason::SocketRead { fd: self.fd },
+                    Interest::Write => WaitReason::SocketWrite { fd: self.fd },
+                };
                 if self.is_home_here() {
                     // The usual case, without a lock: this worker's reactor, live while we run.
                     log::trace!(target: "green::reactor", "fd {}: wait for {interest:?} here", self.fd);
-                    self.io.wait(interest, deadline, None)
+                    self.io.wait(interest, reason, deadline, None)
                 } else {
                     let reactor = self.ensure_home()?;
                     log::trace!(target: "green::reactor", "fd {}: wait for {interest:?} on reactor {}", self.fd, reactor.id());
-                    self.io.wait(interest, deadline, Some(&reactor))
+                    self.io.wait(interest, reason, deadline, Some(&reactor))
                 }
             } else {
                 descriptor::poll(self.fd, interest, deadline)?

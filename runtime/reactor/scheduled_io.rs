@@ -42,6 +42,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Instant;
 
 use super::ReactorHandle;
+use crate::inspect::WaitReason;
 use crate::park::{self, Wake};
 use crate::sync::wait_queue::{WaitQueue, Waiter};
 
@@ -209,7 +210,13 @@ impl ScheduledIo {
     ///
     /// Returns [`Wait::Ready`] also on spurious wake-ups; the caller retries its system call either way.
     #[track_caller]
-    pub(crate) fn wait(&self, interest: Interest, deadline: Option<Instant>, reactor: Option<&ReactorHandle>) -> Wait {
+    pub(crate) fn wait(
+        &self,
+        interest: Interest,
+        reason: WaitReason,
+        deadline: Option<Instant>,
+        reactor: Option<&ReactorHandle>,
+    ) -> Wait {
         let waiter = Waiter::current();
         {
             let mut waiters = lock(&self.waiters);
@@ -249,7 +256,7 @@ impl ScheduledIo {
             if reactor.is_some_and(ReactorHandle::is_closed) {
                 break Wait::Ready;
             }
-            let wake = park::park_until(deadline);
+            let wake = park::park_until(reason, deadline);
             if waiter.woken_by().is_some() || self.readiness().is_ready(interest) {
                 break if self.closed.load(Ordering::Acquire) { Wait::Closed } else { Wait::Ready };
             }
@@ -286,6 +293,11 @@ impl ScheduledIo {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The wait reasons the tests' waits record (no real descriptor behind them).
+    const READ: WaitReason = WaitReason::SocketRead { fd: 0 };
+    /// See [`READ`].
+    const WRITE: WaitReason = WaitReason::SocketWrite { fd: 0 };
 
     #[test]
     fn clear_is_skipped_when_an_event_arrived_after_the_snapshot() {
@@ -350,7 +362,7 @@ mod tests {
             }
             io.clear(observed, Interest::Read);
             let deadline = Instant::now() + std::time::Duration::from_secs(10);
-            let outcome = io.wait(Interest::Read, Some(deadline), Some(&reactor));
+            let outcome = io.wait(Interest::Read, READ, Some(deadline), Some(&reactor));
             assert_eq!(outcome, Wait::Ready, "an edge was lost after {consumed:?} of {ITEMS} items");
         }
         producer.join().unwrap();
@@ -365,14 +377,14 @@ mod tests {
         let io = Arc::new(ScheduledIo::default());
         let waiter = {
             let (io, reactor) = (io.clone(), reactor.clone());
-            std::thread::spawn(move || io.wait(Interest::Write, None, Some(&reactor)))
+            std::thread::spawn(move || io.wait(Interest::Write, WRITE, None, Some(&reactor)))
         };
         while !io.has_waiters() {
             std::thread::yield_now();
         }
         assert_eq!(io.close(), 1);
         assert_eq!(waiter.join().unwrap(), Wait::Closed);
-        assert_eq!(io.wait(Interest::Read, None, Some(&reactor)), Wait::Closed, "no wait after close");
+        assert_eq!(io.wait(Interest::Read, READ, None, Some(&reactor)), Wait::Closed, "no wait after close");
     }
 
     #[test]
@@ -382,14 +394,14 @@ mod tests {
         let io = Arc::new(ScheduledIo::default());
         // Timed out: it removes itself.
         let deadline = Instant::now() + std::time::Duration::from_millis(5);
-        assert_eq!(io.wait(Interest::Read, Some(deadline), Some(&reactor)), Wait::TimedOut);
+        assert_eq!(io.wait(Interest::Read, READ, Some(deadline), Some(&reactor)), Wait::TimedOut);
         assert!(!io.has_waiters());
         // Woken by an event: the event popped it, and it does not come back. (A deadline instead of a hang if
         // the wake-up were lost.)
         let waiter = {
             let (io, reactor) = (io.clone(), reactor.clone());
             let deadline = Instant::now() + std::time::Duration::from_secs(10);
-            std::thread::spawn(move || io.wait(Interest::Read, Some(deadline), Some(&reactor)))
+            std::thread::spawn(move || io.wait(Interest::Read, READ, Some(deadline), Some(&reactor)))
         };
         while !io.has_waiters() && !waiter.is_finished() {
             std::thread::yield_now();
@@ -398,7 +410,7 @@ mod tests {
         assert_eq!(waiter.join().unwrap(), Wait::Ready);
         assert!(!io.has_waiters());
         // Already ready: no queueing at all.
-        assert_eq!(io.wait(Interest::Read, None, Some(&reactor)), Wait::Ready);
+        assert_eq!(io.wait(Interest::Read, READ, None, Some(&reactor)), Wait::Ready);
         assert!(!io.has_waiters());
     }
 

@@ -24,6 +24,8 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use super::local_queue::LocalQueue;
 use crate::context;
 use crate::coroutine::NewTask;
+use crate::inspect::{Watch, WorkerCounters};
+use crate::thread::Thread;
 
 /// The shared side of one worker.
 pub(crate) struct WorkerHandle {
@@ -44,6 +46,10 @@ pub(crate) struct WorkerHandle {
     sleeping: AtomicBool,
     /// Interrupts the worker's `epoll_wait`.
     waker: mio::Waker,
+    /// What the worker counts for [`Runtime::stats`](crate::Runtime::stats) (written by its OS thread only).
+    counters: WorkerCounters,
+    /// What the worker publishes for the monitor thread and thread dumps (see `inspect/watch.rs`).
+    watch: Watch,
 }
 
 /// A poisoned queue lock only means a panic happened while pushing a plain value; the queue is still valid.
@@ -61,7 +67,19 @@ impl WorkerHandle {
             placed: LockedQueue::new(VecDeque::new()),
             sleeping: AtomicBool::new(false),
             waker,
+            counters: WorkerCounters::default(),
+            watch: Watch::new(),
         }
+    }
+
+    /// The worker's counters (see `inspect/stats.rs`).
+    pub(crate) fn counters(&self) -> &WorkerCounters {
+        &self.counters
+    }
+
+    /// What the worker publishes for observers (see `inspect/watch.rs`).
+    pub(crate) fn watch(&self) -> &Watch {
+        &self.watch
     }
 
     pub(crate) fn index(&self) -> usize {
@@ -104,6 +122,11 @@ impl WorkerHandle {
     /// be stolen before it starts). Only this worker's OS thread may call it; it never needs a wake-up.
     pub(crate) fn push_new_local(&self, task: NewTask) {
         debug_assert!(task.thread().is_sendable(), "only Send green threads may be stolen");
+        self.push_new_local_any(task);
+    }
+
+    /// [`push_new_local`](Self::push_new_local) without its check.
+    fn push_new_local_any(&self, task: NewTask) {
         if let Err(overflow) = self.new_tasks.push(task) {
             self.injector.update(|injector| injector.extend(overflow));
         }
@@ -148,7 +171,28 @@ impl WorkerHandle {
 
     /// Whether another thread pushed work since the last look (a cheap check for the spin before sleeping).
     pub(crate) fn has_work(&self) -> bool {
-        !self.wakeups.is_empty() || self.has_new() || !self.placed.is_empty()
+        !self.wakeups.is_empty() || self.has_new() || !self.placed.is_empty() || self.watch.has_dump_request()
+    }
+
+    /// How many not-yet-started green threads wait in this worker's ring and injectors (a snapshot).
+    pub(crate) fn unstarted_len(&self) -> usize {
+        self.new_tasks.len() + self.injector.length.load(Ordering::Relaxed) + self.placed.length.load(Ordering::Relaxed)
+    }
+
+    /// Calls `f` with every not-yet-started green thread queued here (owner only: the ring is emptied and
+    /// refilled in the same order, which keeps thieves away from the tasks while they are looked at).
+    pub(crate) fn for_each_unstarted(&self, mut f: impl FnMut(&Thread)) {
+        let mut ring = Vec::with_capacity(self.new_tasks.len());
+        while let Some(task) = self.new_tasks.pop() {
+            f(task.thread());
+            ring.push(task);
+        }
+        for task in ring {
+            self.push_new_local_any(task);
+        }
+        for queue in [&self.placed, &self.injector] {
+            queue.update(|queue| queue.iter().for_each(|task| f(task.thread())));
+        }
     }
 
     /// Whether not-yet-started green threads wait here (that an idle worker could steal).

@@ -51,6 +51,7 @@ use super::WorkerHandle;
 use crate::context::WorkerGuard;
 use crate::coroutine::task::Start;
 use crate::coroutine::{overflow, NewTask, StackPool, Suspend, Task};
+use crate::inspect::{ThreadInfo, ThreadState};
 use crate::reactor::Reactor;
 use crate::runtime::RuntimeShared;
 use crate::time::{TimerKey, Wheel};
@@ -94,6 +95,15 @@ pub(crate) struct Worker {
     shutting_down: Cell<bool>,
     /// When the stack pool trims itself next.
     next_trim: Cell<Instant>,
+    /// Coarse milliseconds read at the first park of the current batch (0 until then): the time stamped on
+    /// the parks of this batch — one clock read per batch instead of one per park, off by at most the batch's
+    /// length.
+    batch_now: Cell<u32>,
+    /// `Runnable::Start` entries in `run_queue` (for the stats' "not started" gauge).
+    starts_queued: Cell<usize>,
+    /// Records of green threads that finished in this batch, released under the watch's lock at its end
+    /// (see `inspect/watch.rs`: how the monitor may read the running green thread's record).
+    finished: RefCell<Vec<crate::Thread>>,
     /// Rounds the next pre-sleep spin takes, at most [`SPIN_ROUNDS`]: adapted to whether spinning pays (see
     /// [`Worker::spin_for_work`]).
     spin_rounds: Cell<u32>,
@@ -112,6 +122,9 @@ impl Worker {
             reactor: RefCell::new(reactor),
             shutting_down: Cell::new(false),
             next_trim: Cell::new(Instant::now() + TRIM_EVERY),
+            batch_now: Cell::new(0),
+            starts_queued: Cell::new(0),
+            finished: RefCell::new(Vec::new()),
             spin_rounds: Cell::new(SPIN_ROUNDS),
         }
     }
@@ -135,11 +148,13 @@ impl Worker {
 
     /// Queues a new green thread on this worker only (`spawn_local`, or one just taken from an injector).
     pub(crate) fn push_new(&self, task: NewTask) {
+        self.starts_queued.set(self.starts_queued.get() + 1);
         self.run_queue.borrow_mut().push_back(Runnable::Start(task));
     }
 
     /// Arms a timer that ends the park of the green thread in `key` at `deadline`.
     pub(crate) fn add_timer(&self, deadline: Instant, key: usize) -> TimerKey {
+        self.handle.counters().timers_armed.bump();
         self.timers.borrow_mut().insert(deadline, key)
     }
 
@@ -172,6 +187,10 @@ impl Worker {
             }
             self.maintain(ran == BUDGET, &mut wakeups, &mut fresh);
         }
+        self.handle.watch().release(&mut self.finished.borrow_mut());
+        for request in self.handle.watch().take_dump_requests() {
+            request.answer(self.index(), Vec::new());
+        }
         let stacks = self.stacks.borrow();
         log::debug!(
             target: "green::scheduler",
@@ -185,11 +204,15 @@ impl Worker {
 
     /// Runs up to BUDGET runnables; returns how many ran.
     fn run_batch(&self) -> usize {
+        self.batch_now.set(0);
         for ran in 0..BUDGET {
             let next = self.run_queue.borrow_mut().pop_front();
             match next {
                 Some(Runnable::Resume(key)) => self.resume(key),
-                Some(Runnable::Start(task)) => self.start(task),
+                Some(Runnable::Start(task)) => {
+                    self.starts_queued.set(self.starts_queued.get() - 1);
+                    self.start(task)
+                }
                 // Nothing else to run: start the oldest green thread spawned here, straight from the ring.
                 None => match self.handle.pop_new_local() {
                     Some(task) => self.start(task),
@@ -224,6 +247,7 @@ impl Worker {
         // SAFETY: this worker will run it, and it has not run yet.
         unsafe { thread.set_home(self.handle.clone(), self.tasks.borrow().vacant_key()) };
         let key = self.tasks.borrow_mut().insert(Task::new(thread, stack, start));
+        self.handle.counters().started.bump();
         log::trace!(target: "green::scheduler", "worker {}: start green thread in slot {key}", self.index());
         self.resume(key);
     }
@@ -240,33 +264,52 @@ impl Worker {
             let task = &mut tasks[key];
             assert!(!task.running, "a runnable green thread is not already running");
             task.running = true;
+            self.handle.watch().enter(&task.thread);
             task
         };
+        self.handle.counters().switches.bump();
         log::trace!(target: "green::scheduler", "worker {}: switch to slot {key}", self.index());
         // SAFETY: `task` points into the slab, which is neither grown nor shrunk until we are back (see above),
         // and no other reference to this task is used meanwhile: green threads never reach the slab, and the
         // `running` flag keeps a second resume of the same slot out.
         let reason = Task::resume(unsafe { &mut (*task).coroutine });
+        self.handle.watch().leave();
         match reason {
             Some(reason) => {
                 // SAFETY: as above; the green thread has switched out, so the loop is again the only user.
                 unsafe { (*task).running = false };
                 log::trace!(target: "green::scheduler", "worker {}: slot {key} {reason:?}", self.index());
-                if reason == Suspend::Yield {
-                    self.push_resume(key);
+                match reason {
+                    Suspend::Yield => self.push_resume(key),
+                    Suspend::Park => {
+                        // SAFETY: as above.
+                        let parker = unsafe { (*task).thread.parker() };
+                        parker.stamp(self.batch_now());
+                        self.handle.counters().parks_by_code[parker.reason_code()].bump();
+                    }
                 }
             }
             None => {
                 let task = self.tasks.borrow_mut().remove(key);
                 log::trace!(target: "green::scheduler", "worker {}: {} ended (slot {key})", self.index(), task.thread.describe());
-                self.stacks.borrow_mut().put(task.coroutine.into_stack());
+                self.handle.counters().finished.bump();
+                let Task { coroutine, thread, .. } = task;
+                self.finished.borrow_mut().push(thread);
+                self.stacks.borrow_mut().put(coroutine.into_stack());
             }
         }
     }
 
     /// Between batches: wake-ups, new work, timers, I/O; sleeps when there is nothing to run.
     fn maintain(&self, busy: bool, wakeups: &mut Vec<usize>, fresh: &mut Vec<NewTask>) {
+        if !self.finished.borrow().is_empty() {
+            self.handle.watch().release(&mut self.finished.borrow_mut());
+        }
+        if self.handle.watch().has_dump_request() {
+            self.answer_dump_requests();
+        }
         self.handle.take_wakeups(wakeups);
+        self.handle.counters().remote_wakeups.add(wakeups.len() as u64);
         for key in wakeups.drain(..) {
             self.push_resume(key);
         }
@@ -302,8 +345,13 @@ impl Worker {
         };
         let timeout = wake_at.map(|at| at.saturating_duration_since(now));
         log::trace!(target: "green::scheduler", "worker {} idle (timeout {timeout:?})", self.index());
+        self.publish_gauges();
+        let forever = self.timers.borrow().is_empty() && !self.reactor.borrow().has_sources();
+        self.handle.watch().set_asleep(forever);
+        self.handle.counters().sleeps.bump();
         let woken_by_other_thread = self.turn_reactor(timeout);
         self.adapt_spin(woken_by_other_thread);
+        self.handle.watch().set_asleep(false);
         self.handle.end_sleep();
         log::trace!(target: "green::scheduler", "worker {} awake", self.index());
         self.fire_timers();
@@ -360,6 +408,8 @@ impl Worker {
             let victim = &workers[(self.index() + offset) % workers.len()];
             victim.steal_half(&self.handle, into);
             if !into.is_empty() {
+                self.handle.counters().steals.bump();
+                self.handle.counters().stolen.add(into.len() as u64);
                 log::trace!(target: "green::scheduler", "worker {} stole {} from worker {}", self.index(), into.len(), victim.index());
                 return;
             }
@@ -377,6 +427,7 @@ impl Worker {
         self.timers.borrow_mut().poll(now, |key| {
             if let Some(task) = tasks.get(key) {
                 if task.thread.parker().expire() {
+                    self.handle.counters().timers_fired.bump();
                     log::trace!(target: "green::time", "worker {}: timer wakes slot {key}", self.index());
                     run_queue.push_back(Runnable::Resume(key));
                 }
@@ -387,10 +438,73 @@ impl Worker {
     /// One reactor iteration; I/O readiness unparks the green threads waiting for it. Returns whether another
     /// thread's wake-up was among the events.
     fn turn_reactor(&self, timeout: Option<Duration>) -> bool {
-        self.reactor.borrow_mut().turn(timeout).unwrap_or_else(|error| {
-            log::error!(target: "green::reactor", "worker {}: poll failed: {error}", self.index());
-            false
-        })
+        match self.reactor.borrow_mut().turn(timeout) {
+            Ok(turned) => {
+                self.handle.counters().io_events.add(turned.events as u64);
+                turned.woken
+            }
+            Err(error) => {
+                log::error!(target: "green::reactor", "worker {}: poll failed: {error}", self.index());
+                false
+            }
+        }
+    }
+
+    /// The time stamped on this batch's parks (see `batch_now`).
+    #[inline]
+    fn batch_now(&self) -> u32 {
+        match self.batch_now.get() {
+            0 => {
+                // (A clock reading of 0 — once every 49 days — is read again at the next park: harmless.)
+                let now = crate::inspect::clock::coarse_millis();
+                self.batch_now.set(now);
+                now
+            }
+            now => now,
+        }
+    }
+
+    /// Publishes the gauges of [`Runtime::stats`](crate::Runtime::stats) (live, runnable, not started, stacks).
+    fn publish_gauges(&self) {
+        let counters = self.handle.counters();
+        counters.live.set(self.tasks.borrow().len() as u64);
+        let queued = self.run_queue.borrow().len();
+        counters.runnable.set((queued - self.starts_queued.get()) as u64);
+        counters.not_started.set((self.starts_queued.get() + self.handle.unstarted_len()) as u64);
+        let stacks = self.stacks.borrow();
+        counters.stacks_mapped.set(stacks.allocated());
+        counters.stacks_reused.set(stacks.reused());
+        counters.stacks_pooled.set(stacks.cached() as u64);
+    }
+
+    /// Describes every green thread of this worker, started or queued, for a thread dump. Called between
+    /// batches, or by a green thread of this worker (the loop holds no borrow while one runs).
+    pub(crate) fn describe_threads(&self, into: &mut Vec<ThreadInfo>) {
+        let index = self.index();
+        for (_, task) in self.tasks.borrow().iter() {
+            into.push(if task.running {
+                let resumed_at = task.thread.last_parked_at();
+                ThreadInfo::new(&task.thread, index, ThreadState::Running { resumed_at })
+            } else {
+                ThreadInfo::of_suspended(&task.thread, index)
+            });
+        }
+        for runnable in self.run_queue.borrow().iter() {
+            if let Runnable::Start(task) = runnable {
+                into.push(ThreadInfo::new(task.thread(), index, ThreadState::NotStarted));
+            }
+        }
+        self.handle.for_each_unstarted(|thread| into.push(ThreadInfo::new(thread, index, ThreadState::NotStarted)));
+    }
+
+    /// Answers the dump requests queued for this worker (see `inspect/dump.rs`).
+    #[cold]
+    fn answer_dump_requests(&self) {
+        for request in self.handle.watch().take_dump_requests() {
+            let mut threads = Vec::new();
+            self.describe_threads(&mut threads);
+            request.answer(self.index(), threads);
+        }
     }
 
     /// Shutdown step 2 (see the module docs).

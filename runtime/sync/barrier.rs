@@ -16,6 +16,7 @@ use std::fmt;
 
 use super::mutex::lock_internal;
 use super::wait_queue::{WaitQueue, Waiter};
+use crate::inspect::WaitReason;
 
 /// Claim token: the generation is complete.
 const RELEASED: usize = 0;
@@ -141,7 +142,7 @@ impl Barrier {
             state.queue.push(waiter.clone(), RELEASED);
             waiter
         };
-        waiter.park_until_claimed(None, |_| {
+        waiter.park_until_claimed(WaitReason::Barrier, None, |_| {
             let mut state = lock_internal(&self.state);
             let claimed = waiter.abort();
             if claimed.is_none() {

@@ -34,6 +34,7 @@ use std::time::{Duration, Instant};
 
 use super::mutex::{lock_internal, Mutex, MutexGuard};
 use super::wait_queue::{WaitQueue, Waiter};
+use crate::inspect::WaitReason;
 
 /// Claim token of a notification (one kind only).
 const NOTIFIED: usize = 0;
@@ -355,7 +356,9 @@ impl Condvar {
             self.waiters.store(queue.len(), Ordering::Release);
         }
         drop(guard);
-        let notified = waiter.park_until_claimed(deadline, |unwinding| self.give_up(&waiter, unwinding)).is_some();
+        let notified = waiter
+            .park_until_claimed(WaitReason::Condvar, deadline, |unwinding| self.give_up(&waiter, unwinding))
+            .is_some();
         (mutex.lock(), !notified)
     }
 

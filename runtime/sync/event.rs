@@ -21,6 +21,7 @@ use std::time::{Duration, Instant};
 
 use super::mutex::lock_internal;
 use super::wait_queue::{WaitQueue, Waiter};
+use crate::inspect::WaitReason;
 
 /// Claim token: the event was set.
 const SET: usize = 0;
@@ -178,7 +179,7 @@ impl Event {
             queue.push(waiter.clone(), SET);
             waiter
         };
-        let woken = waiter.park_until_claimed(deadline, |_| {
+        let woken = waiter.park_until_claimed(WaitReason::Event, deadline, |_| {
             let mut queue = lock_internal(&self.queue);
             let claimed = waiter.abort();
             if claimed.is_none() {

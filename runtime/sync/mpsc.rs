@@ -110,6 +110,7 @@ impl<T> Sender<T> {
     /// drop(rx);
     /// assert_eq!(tx.send(2).unwrap_err().0, 2);
     /// ```
+    #[track_caller]
     pub fn send(&self, message: T) -> Result<(), SendError<T>> {
         self.inner.send(message).map_err(|error| SendError(error.into_inner()))
     }
@@ -337,6 +338,7 @@ pub struct IntoIter<T> {
 impl<T> Iterator for Iter<'_, T> {
     type Item = T;
 
+    #[track_caller]
     fn next(&mut self) -> Option<T> {
         self.receiver.recv().ok()
     }
@@ -345,6 +347,7 @@ impl<T> Iterator for Iter<'_, T> {
 impl<T> Iterator for TryIter<'_, T> {
     type Item = T;
 
+    #[track_caller]
     fn next(&mut self) -> Option<T> {
         self.receiver.try_recv().ok()
     }
@@ -353,6 +356,7 @@ impl<T> Iterator for TryIter<'_, T> {
 impl<T> Iterator for IntoIter<T> {
     type Item = T;
 
+    #[track_caller]
     fn next(&mut self) -> Option<T> {
         self.receiver.recv().ok()
     }

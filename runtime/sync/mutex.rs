@@ -65,6 +65,7 @@ use std::time::{Duration, Instant};
 
 use super::poison;
 use super::wait_queue::{WaitQueue, Waiter};
+use crate::inspect::WaitReason;
 
 /// Someone holds the lock.
 const LOCKED: u8 = 0b001;
@@ -119,6 +120,7 @@ impl RawMutex {
     }
 
     #[inline]
+    #[track_caller]
     fn lock(&self) {
         if self.state.compare_exchange(0, LOCKED, Ordering::Acquire, Ordering::Relaxed).is_err() {
             self.lock_slow();
@@ -127,6 +129,7 @@ impl RawMutex {
 
     /// Protocol step 1.
     #[cold]
+    #[track_caller]
     fn lock_slow(&self) {
         let mut spins = 0;
         let mut first_parked: Option<Instant> = None;
@@ -171,7 +174,7 @@ impl RawMutex {
                 }
             }
             let since = *first_parked.get_or_insert_with(Instant::now);
-            match waiter.park_until_claimed(None, |_| self.give_up(&waiter)) {
+            match waiter.park_until_claimed(WaitReason::Mutex, None, |_| self.give_up(&waiter)) {
                 Some(HANDED_OVER) => {
                     if since.elapsed() < STARVATION {
                         self.state.fetch_and(!HANDOFF, Ordering::Relaxed);
@@ -388,6 +391,7 @@ impl<T: ?Sized> Mutex<T> {
     /// });
     /// ```
     #[inline]
+    #[track_caller]
     pub fn lock(&self) -> LockResult<MutexGuard<'_, T>> {
         self.raw.lock();
         self.guard()

@@ -34,6 +34,7 @@ use std::sync::Arc;
 
 use super::mutex::lock_internal;
 use super::wait_queue::{WaitQueue, Waiter};
+use crate::inspect::WaitReason;
 
 /// No closure has run.
 const INCOMPLETE: u8 = 0;
@@ -281,7 +282,7 @@ impl Once {
             queue.push(waiter.clone(), SETTLED);
             waiter
         };
-        waiter.park_until_claimed(None, |_| remove(&self.queue, &waiter));
+        waiter.park_until_claimed(WaitReason::Once, None, |_| remove(&self.queue, &waiter));
     }
 
     /// Protocol step 2: publishes `state` and wakes every waiter.

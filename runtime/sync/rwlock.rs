@@ -49,6 +49,7 @@ use std::sync::{Arc, LockResult, TryLockError, TryLockResult};
 use super::mutex::lock_internal;
 use super::poison;
 use super::wait_queue::{WaitQueue, Waiter};
+use crate::inspect::WaitReason;
 
 /// A writer holds the lock.
 const WRITER: usize = 0b01;
@@ -96,6 +97,7 @@ impl RawRwLock {
     }
 
     #[inline]
+    #[track_caller]
     fn read(&self) {
         if !self.try_read() {
             self.lock_slow(READ);
@@ -103,6 +105,7 @@ impl RawRwLock {
     }
 
     #[inline]
+    #[track_caller]
     fn write(&self) {
         if !self.try_write() {
             self.lock_slow(WRITE);
@@ -111,6 +114,7 @@ impl RawRwLock {
 
     /// Protocol step 1, for a reader or a writer (`kind`).
     #[cold]
+    #[track_caller]
     fn lock_slow(&self, kind: usize) {
         let waiter = Waiter::current();
         {
@@ -135,7 +139,11 @@ impl RawRwLock {
             }
             queue.push(waiter.clone(), kind);
         }
-        let granted = waiter.park_until_claimed(None, |_| self.give_up(&waiter, kind));
+        let granted = waiter.park_until_claimed(
+            if kind == READ { WaitReason::RwLockRead } else { WaitReason::RwLockWrite },
+            None,
+            |_| self.give_up(&waiter, kind),
+        );
         debug_assert_eq!(granted, Some(GRANTED));
     }
 
@@ -362,6 +370,7 @@ impl<T: ?Sized> RwLock<T> {
     /// });
     /// ```
     #[inline]
+    #[track_caller]
     pub fn read(&self) -> LockResult<RwLockReadGuard<'_, T>> {
         self.raw.read();
         self.read_guard()
@@ -385,6 +394,7 @@ impl<T: ?Sized> RwLock<T> {
     /// assert_eq!(*lock.read().unwrap(), 6);
     /// ```
     #[inline]
+    #[track_caller]
     pub fn write(&self) -> LockResult<RwLockWriteGuard<'_, T>> {
         self.raw.write();
         self.write_guard()

@@ -37,6 +37,7 @@ use std::time::{Duration, Instant};
 
 use super::mutex::lock_internal;
 use super::wait_queue::{WaitQueue, Waiter};
+use crate::inspect::WaitReason;
 
 /// The queue is not empty.
 const WAITERS: usize = 1;
@@ -274,7 +275,9 @@ impl Semaphore {
             }
             queue.push(waiter.clone(), PERMIT);
         }
-        waiter.park_until_claimed(deadline, |unwinding| self.give_up(&waiter, unwinding)).is_some()
+        waiter
+            .park_until_claimed(WaitReason::Semaphore, deadline, |unwinding| self.give_up(&waiter, unwinding))
+            .is_some()
     }
 
     /// Protocol step 3.

@@ -21,6 +21,7 @@ use std::sync::Arc;
 
 use super::mutex::lock_internal;
 use super::wait_queue::{WaitQueue, Waiter};
+use crate::inspect::WaitReason;
 
 /// Claim token: the count reached zero.
 const DONE: usize = 0;
@@ -111,7 +112,7 @@ impl WaitGroup {
             queue.push(waiter.clone(), DONE);
             waiter
         };
-        waiter.park_until_claimed(None, |_| {
+        waiter.park_until_claimed(WaitReason::WaitGroup, None, |_| {
             let mut queue = lock_internal(&inner.queue);
             let claimed = waiter.abort();
             if claimed.is_none() {

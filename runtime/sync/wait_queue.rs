@@ -21,6 +21,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use crate::context;
+use crate::inspect::WaitReason;
 use crate::park::{self, Wake};
 use crate::thread::Thread;
 
@@ -110,8 +111,10 @@ impl Waiter {
     /// the unwinding. `give_up` must take the primitive's lock, call [`Waiter::abort`] and, if that returns
     /// `None`, remove the registration; if it returns `Some(token)` a waker won the race: on a timeout the
     /// caller may take what the token gave, while unwinding `give_up` must pass it on itself.
+    #[track_caller]
     pub(crate) fn park_until_claimed(
         &self,
+        reason: WaitReason,
         deadline: Option<Instant>,
         give_up: impl FnOnce(bool) -> Option<usize>,
     ) -> Option<usize> {
@@ -130,7 +133,7 @@ impl Waiter {
                 on_unwind.0 = None;
                 return Some(token);
             }
-            if park::park_until(deadline) == Wake::TimedOut && self.woken_by().is_none() {
+            if park::park_until(reason, deadline) == Wake::TimedOut && self.woken_by().is_none() {
                 let give_up = on_unwind.0.take().expect("give_up runs once");
                 return give_up(false);
             }
@@ -268,7 +271,7 @@ mod tests {
         let waiter = Waiter::current();
         let deadline = Some(Instant::now() + std::time::Duration::from_millis(5));
         assert_eq!(
-            waiter.park_until_claimed(deadline, |unwinding| {
+            waiter.park_until_claimed(WaitReason::Park, deadline, |unwinding| {
                 assert!(!unwinding);
                 waiter.abort()
             }),
@@ -276,7 +279,7 @@ mod tests {
         );
         let claimed = Waiter::current();
         assert!(claimed.claim(3));
-        assert_eq!(claimed.park_until_claimed(None, |_| unreachable!()), Some(3));
+        assert_eq!(claimed.park_until_claimed(WaitReason::Park, None, |_| unreachable!()), Some(3));
     }
 
     #[test]

@@ -1,7 +1,7 @@
 //! [`Builder`] and the `spawn` functions: how a closure becomes a [`NewTask`] and a [`JoinHandle`].
 
 use std::io;
-use std::panic;
+use std::panic::{self, Location};
 use std::ptr::NonNull;
 use std::sync::Arc;
 
@@ -84,6 +84,7 @@ impl Builder {
     /// })
     /// .unwrap();
     /// ```
+    #[track_caller]
     pub fn spawn<F, T>(self, f: F) -> io::Result<JoinHandle<T>>
     where
         F: FnOnce() -> T + Send + 'static,
@@ -93,6 +94,7 @@ impl Builder {
     }
 
     /// Spawns onto a given runtime (`Runtime::spawn`).
+    #[track_caller]
     pub(crate) fn spawn_on<F, T>(self, runtime: &Arc<RuntimeShared>, f: F) -> io::Result<JoinHandle<T>>
     where
         F: FnOnce() -> T + Send + 'static,
@@ -120,18 +122,21 @@ impl Builder {
     /// })
     /// .unwrap();
     /// ```
+    #[track_caller]
     pub fn spawn_local<F, T>(self, f: F) -> io::Result<JoinHandle<T>>
     where
         F: FnOnce() -> T + 'static,
         T: 'static,
     {
+        let spawned_at = Location::caller();
         context::with_worker(|worker| {
             let worker = worker
                 .ok_or_else(|| io::Error::other("spawn_local needs a green worker: call it from a green thread"))?;
             // SAFETY: 'static as above. `sendable` is false: the task goes to this worker's local queue and
             // never leaves this OS thread.
-            let (task, handle) = unsafe { self.build(worker.runtime().stack_size(), f, None, false) }?;
+            let (task, handle) = unsafe { self.build_at(spawned_at, worker.runtime().stack_size(), f, None, false) }?;
             log::trace!(target: "green::runtime", "spawn_local {} on worker {} (the spawner's own, for good: its closure need not be Send)", task.thread().describe(), worker.index());
+            worker.handle().counters().spawned.bump();
             worker.push_new(task);
             Ok(handle)
         })
@@ -146,6 +151,7 @@ impl Builder {
     ///     assert_eq!(handle.join().unwrap(), 6);
     /// });
     /// ```
+    #[track_caller]
     pub fn spawn_scoped<'scope, 'env, F, T>(
         self,
         scope: &'scope super::Scope<'scope, 'env>,
@@ -165,13 +171,34 @@ impl Builder {
         Ok(super::ScopedJoinHandle::new(handle))
     }
 
-    /// Turns `f` into a task and its handle.
+    /// Turns `f` into a task and its handle; the caller's location is where it was spawned.
+    ///
+    /// # Safety
+    /// As [`build_at`](Self::build_at).
+    #[track_caller]
+    unsafe fn build<'a, F, T>(
+        self,
+        default_stack_size: usize,
+        f: F,
+        scope: Option<Arc<ScopeData>>,
+        sendable: bool,
+    ) -> io::Result<(NewTask, JoinHandle<T>)>
+    where
+        F: FnOnce() -> T + 'a,
+        T: 'a,
+    {
+        // SAFETY: the caller's guarantees are ours.
+        unsafe { self.build_at(Location::caller(), default_stack_size, f, scope, sendable) }
+    }
+
+    /// Turns `f`, spawned at `spawned_at`, into a task and its handle.
     ///
     /// # Safety
     /// What `f` and `T` borrow must outlive the green thread's use of them, and if `sendable` is true, `F` and
     /// `T` must be `Send` (the task may start on another OS thread).
-    unsafe fn build<'a, F, T>(
+    unsafe fn build_at<'a, F, T>(
         self,
+        spawned_at: &'static Location<'static>,
         default_stack_size: usize,
         f: F,
         scope: Option<Arc<ScopeData>>,
@@ -188,7 +215,8 @@ impl Builder {
         crate::coroutine::stack::check_capacity(stack_size)?;
         // SAFETY: the caller guarantees the borrows of `f` and `T` outlive their use, and `Send` when
         // `sendable`; the body takes its borrowing parts out before the scope is told (join_handle.rs).
-        let (thread, body) = unsafe { Thread::new_green(self.name, stack_size, sendable, GreenBody::new(f, scope)) };
+        let (thread, body) =
+            unsafe { Thread::new_green(self.name, spawned_at, stack_size, sendable, GreenBody::new(f, scope)) };
         // SAFETY: `body` points into `thread`'s record, alive as long as the clone the handle keeps; this is the
         // one handle its owner count reserved.
         let handle = unsafe { JoinHandle::new(thread.clone(), NonNull::from(body.as_ref().packet())) };
@@ -293,6 +321,8 @@ where
 }
 
 /// `Runtime::block_on`: runs `f` on `runtime` and waits for it without being interruptible, so `f` may borrow.
+/// The green thread is the runtime's *main* green thread meanwhile: the one the deadlock report panics in.
+#[track_caller]
 pub(crate) fn block_on<F, T>(runtime: &Arc<RuntimeShared>, f: F) -> T
 where
     F: FnOnce() -> T + Send,
@@ -303,6 +333,7 @@ where
     // and `T` outlive their use. F and T are Send.
     let (task, handle) = unsafe { Builder::new().name("main".into()).build(runtime.stack_size(), f, None, true) }
         .unwrap_or_else(|error| panic!("{error}"));
+    let _main = runtime.register_main(handle.thread());
     runtime.place(task).unwrap_or_else(|error| panic!("{error}"));
     let result = handle.join_lending();
     match result {

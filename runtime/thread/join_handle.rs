@@ -42,6 +42,7 @@ use super::scope::ScopeData;
 use super::thread::Body;
 use super::Thread;
 use crate::coroutine::task::Start;
+use crate::inspect::WaitReason;
 use crate::park;
 
 /// The producer has not finished.
@@ -87,14 +88,14 @@ impl<T> ResultSlot<T> {
     /// Protocol step 2: parks until DONE, calling `on_wake` after every wake-up that did not find the result,
     /// then takes the result. Called at most once (there is one joiner).
     #[track_caller]
-    fn wait_with(&self, mut on_wake: impl FnMut()) -> std::thread::Result<T> {
+    fn wait_with(&self, reason: WaitReason, mut on_wake: impl FnMut()) -> std::thread::Result<T> {
         if !self.is_done() {
             // SAFETY: the producer reads `joiner` only after seeing WAITING, which we have not published yet;
             // there is one joiner.
             unsafe { *self.joiner.get() = Some(super::current()) };
             if self.state.compare_exchange(RUNNING, WAITING, Ordering::AcqRel, Ordering::Acquire).is_ok() {
                 while !self.is_done() {
-                    park::park_until(None);
+                    park::park_until(reason, None);
                     if !self.is_done() {
                         on_wake();
                     }
@@ -156,7 +157,7 @@ impl<T> Packet<T> {
     /// Protocol step 2: parks until DONE (a cancellation point unless shielded), then takes the result.
     #[track_caller]
     pub(crate) fn wait(&self) -> std::thread::Result<T> {
-        self.slot.wait_with(|| {})
+        self.slot.wait_with(WaitReason::Offload, || {})
     }
 }
 
@@ -360,7 +361,7 @@ impl<T> JoinHandle<T> {
     /// ```
     #[track_caller]
     pub fn join(self) -> std::thread::Result<T> {
-        self.packet().slot.wait_with(|| {})
+        self.packet().slot.wait_with(WaitReason::Join(self.thread.id()), || {})
     }
 
     /// `join` for a caller that lent the green thread borrows (`Runtime::block_on`): a lending wait, which
@@ -370,7 +371,7 @@ impl<T> JoinHandle<T> {
     pub(crate) fn join_lending(self) -> std::thread::Result<T> {
         let caller = super::current();
         park::lending(|| {
-            self.packet().slot.wait_with(|| {
+            self.packet().slot.wait_with(WaitReason::Join(self.thread.id()), || {
                 if caller.is_shutdown_requested() {
                     self.thread.cancel();
                 }

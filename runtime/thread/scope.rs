@@ -157,6 +157,7 @@ impl<'scope, 'env> Scope<'scope, 'env> {
     /// }); // every scoped green thread has finished here
     /// assert_eq!(results, [0, 1, 4, 9]);
     /// ```
+    #[track_caller]
     pub fn spawn<F, T>(&'scope self, f: F) -> ScopedJoinHandle<'scope, T>
     where
         F: FnOnce() -> T + Send + 'scope,
@@ -202,7 +203,7 @@ where
     }
     park::lending(|| {
         while scope.data.running.load(Ordering::Acquire) != 0 {
-            park::park_until(None);
+            park::park_until(crate::inspect::WaitReason::Scope, None);
         }
     });
     match result {

@@ -4,6 +4,7 @@ use std::alloc::Layout;
 use std::cell::{RefCell, UnsafeCell};
 use std::fmt;
 use std::num::NonZeroU64;
+use std::panic::Location;
 use std::ptr::NonNull;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;
@@ -12,6 +13,7 @@ use std::time::{Duration, Instant};
 use crate::context;
 use crate::coroutine::task::Start;
 use crate::coroutine::{self, Suspend};
+use crate::inspect::WaitReason;
 use crate::park::{self, Parker};
 use crate::scheduler::WorkerHandle;
 
@@ -36,6 +38,11 @@ impl ThreadId {
     /// ```
     pub fn as_u64(&self) -> u64 {
         self.0.get()
+    }
+
+    /// The id whose [`as_u64`](Self::as_u64) is `id` (decoding a stored [`WaitReason::Join`]).
+    pub(crate) fn from_u64(id: NonZeroU64) -> ThreadId {
+        ThreadId(id)
     }
 }
 
@@ -85,6 +92,9 @@ struct Header {
     id: ThreadId,
     /// Set at spawn, never changed.
     name: Option<Box<str>>,
+    /// Where it was spawned (the `#[track_caller]` location of the spawn call; for an OS thread, where green
+    /// first saw it), for thread dumps and the stall warning.
+    spawned_at: &'static Location<'static>,
     /// The parker word, cancellation flag and park location (see [`crate::park`](mod@crate::park)).
     parker: Parker,
     /// Where an unpark must send the thread.
@@ -248,30 +258,38 @@ impl Thread {
     /// gone). If `sendable` is true, the body must be safe to run on another OS thread.
     pub(crate) unsafe fn new_green<'a, B: Body + 'a>(
         name: Option<String>,
+        spawned_at: &'static Location<'static>,
         stack_size: usize,
         sendable: bool,
         body: B,
     ) -> (Thread, NonNull<B>) {
         let home = Home::Green { worker: UnsafeCell::new(None), slot: UnsafeCell::new(0), stack_size, sendable };
-        let thread = Thread::with_record(name.map(String::into_boxed_str), home, body);
+        let thread = Thread::with_record(name.map(String::into_boxed_str), spawned_at, home, body);
         // SAFETY: the record is a `Record<B>` (just made), alive while `thread` is.
         let body = unsafe { NonNull::from(&thread.header.cast::<Record<B>>().as_ref().body) };
         (thread, body)
     }
 
     /// The record of the calling OS thread.
+    #[track_caller]
     pub(crate) fn new_os() -> Thread {
         let os = std::thread::current();
         let name = os.name().map(Box::from);
-        Thread::with_record(name, Home::Os(os), ())
+        Thread::with_record(name, Location::caller(), Home::Os(os), ())
     }
 
-    fn with_record<B: Body>(name: Option<Box<str>>, home: Home, body: B) -> Thread {
+    fn with_record<B: Body>(
+        name: Option<Box<str>>,
+        spawned_at: &'static Location<'static>,
+        home: Home,
+        body: B,
+    ) -> Thread {
         let header = Header {
             references: AtomicUsize::new(1),
             vtable: &VtableOf::<B>::VTABLE,
             id: ThreadId::next(),
             name,
+            spawned_at,
             parker: Parker::new(),
             home,
         };
@@ -280,6 +298,29 @@ impl Thread {
         unsafe { record.as_ptr().write(Record { header, body }) };
         // The header is the record's first field (`repr(C)`).
         Thread { header: record.cast() }
+    }
+
+    /// The record's address: an identity that can be published without a reference (see `inspect/watch.rs`).
+    pub(crate) fn as_raw(&self) -> *const () {
+        self.header.as_ptr() as *const ()
+    }
+
+    /// A new reference to the record at `raw`.
+    ///
+    /// # Safety
+    /// `raw` came from [`as_raw`](Self::as_raw) of a `Thread` whose record is still alive (some `Thread` keeps
+    /// it for the duration of this call).
+    pub(crate) unsafe fn clone_from_raw(raw: *const ()) -> Thread {
+        let borrowed = std::mem::ManuallyDrop::new(Thread {
+            // SAFETY: from `as_raw`, so non-null and pointing to a live header (the caller's guarantee).
+            header: unsafe { NonNull::new_unchecked(raw as *mut Header) },
+        });
+        (*borrowed).clone()
+    }
+
+    /// Whether the thread is switched out (or blocked) in a park now: its parker word says PARKED.
+    pub(crate) fn is_parked(&self) -> bool {
+        self.header().parker.state.load(Ordering::Relaxed) == park::PARKED
     }
 
     fn header(&self) -> &Header {
@@ -389,6 +430,31 @@ impl Thread {
         self.header().parker.location()
     }
 
+    /// Where the green thread was spawned: the location of the `spawn` call (of `block_on` for a runtime's
+    /// main green thread). For an OS thread, where `green` first saw it.
+    ///
+    /// ```
+    /// let line = line!() + 1;
+    /// let handle = green::spawn(|| ());
+    /// assert_eq!(handle.thread().spawned_at().line(), line);
+    /// # handle.join().unwrap();
+    /// ```
+    pub fn spawned_at(&self) -> &'static Location<'static> {
+        self.header().spawned_at
+    }
+
+    /// Where the thread last parked, parked now or not: for a running green thread, where it resumed.
+    pub(crate) fn last_parked_at(&self) -> Option<&'static Location<'static>> {
+        self.header().parker.last_location()
+    }
+
+    /// Why the thread is parked and for how long, if it is parked (a snapshot, like
+    /// [`parked_at`](Self::parked_at)).
+    pub(crate) fn waiting(&self) -> Option<(WaitReason, Duration)> {
+        let (reason, since) = self.header().parker.waiting()?;
+        Some((reason, crate::inspect::clock::since(since)))
+    }
+
     /// `green thread 'name'` or `green thread #id` (`thread` for an OS thread), for logs and messages.
     pub(crate) fn describe(&self) -> String {
         let kind = if self.is_green() { "green thread" } else { "thread" };
@@ -405,7 +471,10 @@ impl Thread {
     /// Puts a thread that was parked back to work: only the waker that won the parker word calls this.
     fn schedule(&self) {
         match &self.header().home {
-            Home::Os(thread) => thread.unpark(),
+            Home::Os(thread) => {
+                crate::inspect::deadlock::os_waiter_woken(&self.header().parker);
+                thread.unpark();
+            }
             Home::Green { .. } => {
                 // SAFETY: we took the thread out of PARKED, so it has started and published its home.
                 let (worker, key) = unsafe { self.green_home() };
@@ -523,6 +592,9 @@ fn park_green(parker: &Parker, key: usize, deadline: Option<Instant>) -> bool {
 
 /// Blocks the current OS thread until an unpark or `deadline`.
 fn park_os(parker: &Parker, deadline: Option<Instant>) -> bool {
+    parker.stamp(crate::inspect::clock::coarse_millis());
+    // Counted while it waits with nothing but an unpark to end it (see `inspect/deadlock.rs`).
+    let _counted = deadline.is_none().then(|| crate::inspect::deadlock::OsWaiter::begin(parker));
     if !parker.begin_park() {
         return true;
     }
@@ -650,7 +722,7 @@ pub fn panicking() -> bool {
 /// ```
 #[track_caller]
 pub fn park() {
-    park::park_until(None);
+    park::park_until(WaitReason::Park, None);
 }
 
 /// Like [`park`](fn@park), but returns at the latest after `timeout`.
@@ -666,7 +738,7 @@ pub fn park() {
 /// ```
 #[track_caller]
 pub fn park_timeout(timeout: Duration) {
-    park::park_until(Instant::now().checked_add(timeout));
+    park::park_until(WaitReason::Park, Instant::now().checked_add(timeout));
 }
 
 /// Gives up the rest of this turn: other runnable green threads on this worker run first.

@@ -2,6 +2,7 @@
 
 use std::time::{Duration, Instant};
 
+use crate::inspect::WaitReason;
 use crate::park;
 
 /// Puts the current thread to sleep for at least `duration`.
@@ -26,7 +27,7 @@ pub fn sleep(duration: Duration) {
     match Instant::now().checked_add(duration) {
         Some(deadline) => sleep_until(deadline),
         None => loop {
-            park::park_until(None);
+            park::park_until(WaitReason::Sleep, None);
         },
     }
 }
@@ -45,6 +46,6 @@ pub fn sleep(duration: Duration) {
 #[track_caller]
 pub fn sleep_until(deadline: Instant) {
     while Instant::now() < deadline {
-        park::park_until(Some(deadline));
+        park::park_until(WaitReason::Sleep, Some(deadline));
     }
 }

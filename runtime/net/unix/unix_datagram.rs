@@ -188,6 +188,7 @@ impl UnixDatagram {
     /// # std::fs::remove_file(&path)?;
     /// # Ok(()) }).unwrap();
     /// ```
+    #[track_caller]
     pub fn recv_from(&self, buf: &mut [u8]) -> io::Result<(usize, SocketAddr)> {
         self.socket.io(Interest::Read, |socket| socket.recv_from(buf))
     }
@@ -203,6 +204,7 @@ impl UnixDatagram {
     /// assert_eq!(&buf[..n], b"datagram");
     /// # Ok(()) }).unwrap();
     /// ```
+    #[track_caller]
     pub fn recv(&self, buf: &mut [u8]) -> io::Result<usize> {
         self.socket.io(Interest::Read, |socket| socket.recv(buf))
     }
@@ -220,6 +222,7 @@ impl UnixDatagram {
     /// # std::fs::remove_file(&path)?;
     /// # Ok(()) }).unwrap();
     /// ```
+    #[track_caller]
     pub fn send_to<P: AsRef<Path>>(&self, buf: &[u8], path: P) -> io::Result<usize> {
         let path = path.as_ref();
         self.socket.io(Interest::Write, |socket| socket.send_to(buf, path))
@@ -238,6 +241,7 @@ impl UnixDatagram {
     /// # std::fs::remove_file(&path)?;
     /// # Ok(()) }).unwrap();
     /// ```
+    #[track_caller]
     pub fn send_to_addr(&self, buf: &[u8], address: &SocketAddr) -> io::Result<usize> {
         self.socket.io(Interest::Write, |socket| socket.send_to_addr(buf, address))
     }
@@ -251,6 +255,7 @@ impl UnixDatagram {
     /// assert_eq!(b.recv(&mut [0; 4])?, 2);
     /// # Ok(()) }).unwrap();
     /// ```
+    #[track_caller]
     pub fn send(&self, buf: &[u8]) -> io::Result<usize> {
         self.socket.io(Interest::Write, |socket| socket.send(buf))
     }

@@ -275,11 +275,13 @@ impl UnixStream {
 }
 
 impl Read for &UnixStream {
+    #[track_caller]
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         let len = buf.len();
         self.socket.transfer(Interest::Read, len, |mut stream| stream.read(buf))
     }
 
+    #[track_caller]
     fn read_vectored(&mut self, bufs: &mut [IoSliceMut<'_>]) -> io::Result<usize> {
         let len = vectored_len(bufs.iter().map(|buf| buf.len()));
         self.socket.transfer(Interest::Read, len, |mut stream| stream.read_vectored(bufs))
@@ -287,10 +289,12 @@ impl Read for &UnixStream {
 }
 
 impl Write for &UnixStream {
+    #[track_caller]
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
         self.socket.transfer(Interest::Write, buf.len(), |mut stream| stream.write(buf))
     }
 
+    #[track_caller]
     fn write_vectored(&mut self, bufs: &[IoSlice<'_>]) -> io::Result<usize> {
         let len = vectored_len(bufs.iter().map(|buf| buf.len()));
         self.socket.transfer(Interest::Write, len, |mut stream| stream.write_vectored(bufs))
@@ -303,20 +307,24 @@ impl Write for &UnixStream {
 }
 
 impl Read for UnixStream {
+    #[track_caller]
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         (&*self).read(buf)
     }
 
+    #[track_caller]
     fn read_vectored(&mut self, bufs: &mut [IoSliceMut<'_>]) -> io::Result<usize> {
         (&*self).read_vectored(bufs)
     }
 }
 
 impl Write for UnixStream {
+    #[track_caller]
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
         (&*self).write(buf)
     }
 
+    #[track_caller]
     fn write_vectored(&mut self, bufs: &[IoSlice<'_>]) -> io::Result<usize> {
         (&*self).write_vectored(bufs)
     }
