@@ -73,6 +73,7 @@ mod handle;
 mod reactor;
 mod registration;
 mod scheduled_io;
+mod yield_policy;
 
 pub(crate) use descriptor::{set_nonblocking, socket_timeout};
 pub(crate) use handle::ReactorHandle;

@@ -4,10 +4,11 @@
 
 use std::io;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use mio::{Events, Poll, Token};
 
+use super::yield_policy::YieldPolicy;
 use super::ReactorHandle;
 
 /// The token of the worker's `mio::Waker`.
@@ -33,6 +34,8 @@ pub(crate) struct Reactor {
     events: Events,
     /// The shared side: registry clone and registration table.
     handle: Arc<ReactorHandle>,
+    /// Whether to give the CPU away once before sleeping (see `yield_policy.rs`).
+    yield_policy: YieldPolicy,
 }
 
 impl Reactor {
@@ -41,7 +44,8 @@ impl Reactor {
         let poll = Poll::new()?;
         let waker = mio::Waker::new(poll.registry(), WAKER_TOKEN)?;
         let handle = Arc::new(ReactorHandle::new(poll.registry().try_clone()?));
-        Ok((Reactor { poll, events: Events::with_capacity(EVENTS), handle }, waker))
+        let reactor = Reactor { poll, events: Events::with_capacity(EVENTS), handle, yield_policy: YieldPolicy::new() };
+        Ok((reactor, waker))
     }
 
     /// The shared side, which sockets register with.
@@ -55,10 +59,28 @@ impl Reactor {
         self.handle.has_sources()
     }
 
+    /// Before the worker sleeps: whether it should first yield its CPU once and poll again without blocking
+    /// (`yield_policy.rs`). Returns when the yield starts, for [`end_yield`](Reactor::end_yield).
+    pub(crate) fn begin_yield(&mut self) -> Option<Instant> {
+        let has_sources = self.has_sources();
+        self.yield_policy.begin(has_sources)
+    }
+
+    /// After that yield and poll: whether they gave the worker something to run.
+    pub(crate) fn end_yield(&mut self, started: Instant, found: bool) {
+        self.yield_policy.end(started, found);
+    }
+
     /// Waits up to `timeout` (forever for `None`) for events and dispatches them: step 6 of the read traced in
     /// the [module docs](super).
     pub(crate) fn turn(&mut self, timeout: Option<Duration>) -> io::Result<Turned> {
-        match self.poll.poll(&mut self.events, timeout) {
+        let blocking = timeout != Some(Duration::ZERO);
+        let started = blocking.then(Instant::now);
+        let polled = self.poll.poll(&mut self.events, timeout);
+        if let Some(started) = started {
+            self.yield_policy.waited(started.elapsed());
+        }
+        match polled {
             Ok(()) => {}
             Err(error) if error.kind() == io::ErrorKind::Interrupted => return Ok(Turned { events: 0, woken: false }),
             Err(error) => return Err(error),

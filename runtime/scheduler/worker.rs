@@ -8,6 +8,7 @@
 //!     drain wake-ups from other threads; take new green threads from the ring and the injector; steal if idle
 //!     fire due timers
 //!     busy? poll the reactor without blocking : sleep in epoll_wait until the next timer or a wake
+//!         (first, when the reactor's policy says it pays, yield the CPU once and poll again)
 //! }
 //! ```
 //! The budget bounds how long timers and I/O wait while green threads keep yielding to each other.
@@ -328,7 +329,7 @@ impl Worker {
             }
             return;
         }
-        if self.spin_for_work() || !self.handle.prepare_sleep() {
+        if self.spin_for_work() || self.yield_for_readiness() || !self.handle.prepare_sleep() {
             return;
         }
         if self.others_have_new() {
@@ -382,6 +383,19 @@ impl Worker {
             }
         }
         false
+    }
+
+    /// Gives the CPU away once and polls the reactor without blocking, when the reactor's policy says that has
+    /// lately found readiness (`reactor/yield_policy.rs`): the thread about to send to our sockets is often
+    /// runnable on this CPU, and a sleep would be ended by its wake-up, which costs far more. Returns whether
+    /// there is work now.
+    fn yield_for_readiness(&self) -> bool {
+        let Some(started) = self.reactor.borrow_mut().begin_yield() else { return false };
+        std::thread::yield_now();
+        self.turn_reactor(Some(Duration::ZERO));
+        let found = !self.run_queue.borrow().is_empty() || self.handle.has_work();
+        self.reactor.borrow_mut().end_yield(started, found);
+        found
     }
 
     /// After a sleep: a wake-up by another thread is what a spin catches, so the next spins are full length;
