@@ -185,8 +185,8 @@ impl WorkerStats {
 /// let stats = runtime.stats();
 /// assert_eq!(stats.workers.len(), 2);
 /// assert_eq!(stats.spawned, 11); // ten, and block_on's main green thread
-/// assert_eq!(stats.finished, 11);
-/// assert_eq!(stats.live, 0);
+/// // A worker counts a green thread as finished when it switches back from it, just after its joiner woke.
+/// assert!(stats.finished >= 10 && stats.finished + stats.live + stats.not_started <= 11);
 /// println!("{stats}");
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq)]

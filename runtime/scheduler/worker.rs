@@ -274,7 +274,7 @@ impl Worker {
             Some(reason) => {
                 // SAFETY: as above; the green thread has switched out, so the loop is again the only user.
                 unsafe { (*task).running = false };
-                log::trace!(target: "green::scheduler", "worker {}: slot {key} {reason:?}", self.index());
+                log::trace!(target: "green::scheduler", "worker {}: slot {key} {}", self.index(), match reason { Suspend::Park => "parked", Suspend::Yield => "runnable (yielded)" });
                 match reason {
                     Suspend::Yield => self.push_resume(key),
                     Suspend::Park => {
