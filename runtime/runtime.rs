@@ -428,9 +428,6 @@ impl Drop for Runtime {
         }
         log::debug!(target: "green::runtime", "runtime shutting down");
         self.shared.shut_down.store(true, Ordering::Release);
-        if let Some(mut monitor) = self.monitor.take() {
-            monitor.stop();
-        }
         for worker in self.shared.workers.iter() {
             // Wake it whether or not it sleeps: the flag is checked after every batch and every wake.
             let _ = worker.notify_always();
@@ -443,6 +440,10 @@ impl Drop for Runtime {
             if thread.join().is_err() {
                 log::error!(target: "green::runtime", "a worker thread panicked");
             }
+        }
+        // Last: it watches the shutdown too (a destructor that holds its worker is reported).
+        if let Some(mut monitor) = self.monitor.take() {
+            monitor.stop();
         }
     }
 }

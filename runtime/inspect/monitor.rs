@@ -130,8 +130,9 @@ fn watch(runtime: &Arc<RuntimeShared>, config: Config, read: OwnedFd) {
     let mut period = base;
     loop {
         let (stop, dump_asked) = wait(read.as_raw_fd(), period);
-        if stop || runtime.is_shut_down() {
-            // A last look, so a stall that ended since the previous one still gets its closing warning.
+        if stop {
+            // The workers have stopped (the runtime stops its monitor last). A last look, so a stall that ended
+            // since the previous one still gets its closing warning.
             let now = clock::coarse_millis();
             for (worker, look) in runtime.workers().iter().zip(looks.iter_mut()) {
                 look_for_stall(worker, look, now, config.stall_threshold);

@@ -183,7 +183,7 @@ impl Worker {
             }
             self.maintain(ran == BUDGET, &mut wakeups, &mut fresh);
         }
-        self.handle.watch().release(&mut self.finished.borrow_mut());
+        drop(self.handle.watch().release(self.finished.take()));
         for request in self.handle.watch().take_dump_requests() {
             request.answer(self.index(), Vec::new());
         }
@@ -299,7 +299,11 @@ impl Worker {
     /// Between batches: wake-ups, new work, timers, I/O; sleeps when there is nothing to run.
     fn maintain(&self, busy: bool, wakeups: &mut Vec<usize>, fresh: &mut Vec<NewTask>) {
         if !self.finished.borrow().is_empty() {
-            self.handle.watch().release(&mut self.finished.borrow_mut());
+            // Dropped here, outside the watch's lock and any borrow: the drops may run user destructors. The
+            // emptied list goes back, with its capacity.
+            let mut finished = self.handle.watch().release(self.finished.take());
+            finished.clear();
+            self.finished.replace(finished);
         }
         if self.handle.watch().has_dump_request() {
             self.answer_dump_requests();
