@@ -17,6 +17,26 @@ fn until_parked(thread: &green::Thread) {
     }
 }
 
+/// Spawns `count` green threads on `runtime` that each wait on `receiver`, and returns once all are parked.
+fn spawn_waiting(
+    runtime: &green::Runtime,
+    receiver: &green::channel::Receiver<()>,
+    count: usize,
+) -> Vec<green::JoinHandle<Result<(), green::channel::RecvError>>> {
+    let waiters: Vec<_> = (0..count)
+        .map(|_| {
+            let receiver = receiver.clone();
+            runtime.spawn(move || receiver.recv())
+        })
+        .collect();
+    for waiter in &waiters {
+        while waiter.thread().parked_at().is_none() {
+            std::thread::yield_now();
+        }
+    }
+    waiters
+}
+
 /// The entry of `id` in a fresh dump of the current runtime.
 fn entry(id: ThreadId) -> ThreadInfo {
     green::dump().thread(id).cloned().expect("the green thread is listed")
@@ -147,17 +167,7 @@ fn a_dump_from_an_os_thread_lists_every_worker() {
     util::watchdog(Duration::from_secs(30), || {
         let runtime = util::runtime(2);
         let (sender, receiver) = green::channel::bounded::<()>(0);
-        let waiters: Vec<_> = (0..4)
-            .map(|_| {
-                let receiver = receiver.clone();
-                runtime.spawn(move || receiver.recv())
-            })
-            .collect();
-        for waiter in &waiters {
-            while waiter.thread().parked_at().is_none() {
-                std::thread::yield_now();
-            }
-        }
+        let waiters = spawn_waiting(&runtime, &receiver, 4);
         let dump = runtime.dump();
         assert!(dump.unanswered.is_empty(), "{dump}");
         assert_eq!(dump.count("parked"), 4, "{dump}");
@@ -211,17 +221,7 @@ fn stats_add_up() {
         for handle in finished {
             handle.join().unwrap();
         }
-        let parked: Vec<_> = (0..5)
-            .map(|_| {
-                let receiver = receiver.clone();
-                runtime.spawn(move || receiver.recv())
-            })
-            .collect();
-        for handle in &parked {
-            while handle.thread().parked_at().is_none() {
-                std::thread::yield_now();
-            }
-        }
+        let parked = spawn_waiting(&runtime, &receiver, 5);
         // Every worker publishes its gauges before it sleeps: wait until both are asleep (bounded by the watchdog).
         let stats = loop {
             let stats = runtime.stats();
