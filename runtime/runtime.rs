@@ -451,8 +451,17 @@ impl Drop for Runtime {
 /// The runtime `green::spawn` uses when called outside any runtime, started on first use with the default
 /// configuration and never shut down.
 pub(crate) fn global() -> &'static Runtime {
-    static GLOBAL: OnceLock<Runtime> = OnceLock::new();
     GLOBAL.get_or_init(|| Runtime::new().expect("cannot start the default green runtime"))
+}
+
+/// The default runtime, once started.
+static GLOBAL: OnceLock<Runtime> = OnceLock::new();
+
+/// The runtime of the calling green thread or worker, else the global one if it has been started (looking
+/// does not start it).
+pub(crate) fn current_if_started() -> Option<Arc<RuntimeShared>> {
+    crate::context::with_worker(|worker| worker.map(|worker| worker.runtime().clone()))
+        .or_else(|| GLOBAL.get().map(|runtime| runtime.shared().clone()))
 }
 
 /// The runtime of the calling green thread or worker, else the global one.

@@ -252,3 +252,14 @@ fn stats_add_up() {
         assert_eq!((after.spawned, after.finished, after.live), (25, 25, 0), "{after}");
     });
 }
+
+#[test]
+fn a_dump_from_an_os_thread_outside_any_runtime_does_not_start_the_default_one() {
+    util::watchdog(Duration::from_secs(30), || {
+        // This test binary never uses the default runtime: a dump must not start its workers.
+        let dump = green::dump();
+        assert_eq!((dump.workers, dump.threads.len()), (0, 0));
+        assert_eq!(green::inspect::stats().workers.len(), 0);
+        assert_eq!(green::dump().workers, 0, "still not started");
+    });
+}
