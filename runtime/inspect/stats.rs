@@ -53,7 +53,7 @@ pub(crate) struct WorkerCounters {
     pub(crate) started: Counter,
     /// Green threads that finished here.
     pub(crate) finished: Counter,
-    /// Gauge: started, unfinished green threads of this worker.
+    /// Started, unfinished green threads of this worker (kept exact: counted at start and finish).
     pub(crate) live: Counter,
     /// Gauge: of those, how many were runnable (queued to run) at the worker's last look.
     pub(crate) runnable: Counter,
@@ -118,8 +118,8 @@ impl WorkerCounters {
 
 /// Counters of one worker: what [`Runtime::stats`](crate::Runtime::stats) returns per worker.
 ///
-/// Counts since the worker started, and gauges (live, runnable, parked, not started, stacks pooled) as of the
-/// worker's last look between two batches of green threads.
+/// Counts since the worker started; `live` is exact at any time; the gauges (runnable, parked, not started,
+/// stacks) are as of the worker's last sleep.
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct WorkerStats {

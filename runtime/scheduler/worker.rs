@@ -244,6 +244,7 @@ impl Worker {
         unsafe { thread.set_home(self.handle.clone(), self.tasks.borrow().vacant_key()) };
         let key = self.tasks.borrow_mut().insert(Task::new(thread, stack, start));
         self.handle.counters().started.bump();
+        self.handle.counters().live.add(1);
         log::trace!(target: "green::scheduler", "worker {}: start green thread in slot {key}", self.index());
         self.resume(key);
     }
@@ -289,6 +290,7 @@ impl Worker {
                 let task = self.tasks.borrow_mut().remove(key);
                 log::trace!(target: "green::scheduler", "worker {}: {} ended (slot {key})", self.index(), task.thread.describe());
                 self.handle.counters().finished.bump();
+                self.handle.counters().live.add(u64::MAX); // minus one, wrapping
                 let Task { coroutine, thread, .. } = task;
                 self.finished.borrow_mut().push(thread);
                 self.stacks.borrow_mut().put(coroutine.into_stack());
@@ -453,7 +455,6 @@ impl Worker {
     /// Publishes the gauges of [`Runtime::stats`](crate::Runtime::stats) (live, runnable, not started, stacks).
     fn publish_gauges(&self) {
         let counters = self.handle.counters();
-        counters.live.set(self.tasks.borrow().len() as u64);
         let queued = self.run_queue.borrow().len();
         counters.runnable.set((queued - self.starts_queued.get()) as u64);
         counters.not_started.set((self.starts_queued.get() + self.handle.unstarted_len()) as u64);
