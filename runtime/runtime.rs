@@ -246,7 +246,8 @@ impl Builder {
 
     /// Print a thread dump ([`Runtime::dump`]) to stderr when the process receives SIGQUIT (Ctrl-\ in a
     /// terminal); the process goes on (unlike Go's, which exits). Off by default: it replaces the signal's
-    /// default action (a core dump) for the whole process.
+    /// action (by default, a core dump) for the whole process while such a runtime lives; the last one to be
+    /// dropped puts the previous action back.
     ///
     /// ```
     /// let runtime = green::Runtime::builder().dump_on_sigquit(true).build().unwrap();

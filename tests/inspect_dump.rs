@@ -263,3 +263,27 @@ fn a_dump_from_an_os_thread_outside_any_runtime_does_not_start_the_default_one()
         assert_eq!(green::dump().workers, 0, "still not started");
     });
 }
+
+/// The SIGQUIT action in place now.
+fn sigquit_action() -> libc::sighandler_t {
+    // SAFETY: queries the action into a zeroed local; no action is changed.
+    unsafe {
+        let mut action: libc::sigaction = std::mem::zeroed();
+        assert_eq!(libc::sigaction(libc::SIGQUIT, std::ptr::null(), &mut action), 0);
+        action.sa_sigaction
+    }
+}
+
+#[test]
+fn dump_on_sigquit_takes_the_signal_only_while_a_runtime_asks_for_it() {
+    util::watchdog(Duration::from_secs(30), || {
+        assert_eq!(sigquit_action(), libc::SIG_DFL);
+        let first = green::Runtime::builder().workers(1).dump_on_sigquit(true).build().unwrap();
+        let second = green::Runtime::builder().workers(1).dump_on_sigquit(true).build().unwrap();
+        assert_ne!(sigquit_action(), libc::SIG_DFL);
+        drop(first);
+        assert_ne!(sigquit_action(), libc::SIG_DFL, "the second runtime still prints dumps");
+        drop(second);
+        assert_eq!(sigquit_action(), libc::SIG_DFL, "the default action (a core dump) is back");
+    });
+}
