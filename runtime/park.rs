@@ -353,13 +353,22 @@ fn check_interrupts_slow(local: &context::Local) {
 #[inline(always)]
 pub(crate) fn park_until(reason: WaitReason, deadline: Option<Instant>) -> Wake {
     // Inlined so that the reason's encoding folds to a constant at the (mostly constant) call sites.
-    park_until_encoded(reason.encode(), deadline)
+    park_at(Location::caller(), reason.encode(), deadline)
 }
 
-/// [`park_until`] with the reason encoded ([`WaitReason::encode`]).
-#[track_caller]
-fn park_until_encoded(reason: u64, deadline: Option<Instant>) -> Wake {
-    let location = Location::caller();
+/// [`park_until`] on behalf of the user's call at `location`: for a wait inside a closure (a lending wait),
+/// where `#[track_caller]` cannot reach.
+#[inline(always)]
+pub(crate) fn park_until_at(
+    location: &'static Location<'static>,
+    reason: WaitReason,
+    deadline: Option<Instant>,
+) -> Wake {
+    park_at(location, reason.encode(), deadline)
+}
+
+/// [`park_until`] with the location given and the reason encoded ([`WaitReason::encode`]).
+fn park_at(location: &'static Location<'static>, reason: u64, deadline: Option<Instant>) -> Wake {
     context::with_local(|local| {
         let parker = local.thread.parker();
         // The common case, checked once: nothing could interrupt this park or bound it.

@@ -246,7 +246,8 @@ impl Builder {
 
     /// Print a thread dump ([`Runtime::dump`]) to stderr when the process receives SIGQUIT (Ctrl-\ in a
     /// terminal); the process goes on (unlike Go's, which exits). Off by default: it replaces the signal's
-    /// default action (a core dump) for the whole process.
+    /// action (by default, a core dump) for the whole process while such a runtime lives; the last one to be
+    /// dropped puts the previous action back.
     ///
     /// ```
     /// let runtime = green::Runtime::builder().dump_on_sigquit(true).build().unwrap();
@@ -428,9 +429,6 @@ impl Drop for Runtime {
         }
         log::debug!(target: "green::runtime", "runtime shutting down");
         self.shared.shut_down.store(true, Ordering::Release);
-        if let Some(mut monitor) = self.monitor.take() {
-            monitor.stop();
-        }
         for worker in self.shared.workers.iter() {
             // Wake it whether or not it sleeps: the flag is checked after every batch and every wake.
             let _ = worker.notify_always();
@@ -444,14 +442,27 @@ impl Drop for Runtime {
                 log::error!(target: "green::runtime", "a worker thread panicked");
             }
         }
+        // Last: it watches the shutdown too (a destructor that holds its worker is reported).
+        if let Some(mut monitor) = self.monitor.take() {
+            monitor.stop();
+        }
     }
 }
 
 /// The runtime `green::spawn` uses when called outside any runtime, started on first use with the default
 /// configuration and never shut down.
 pub(crate) fn global() -> &'static Runtime {
-    static GLOBAL: OnceLock<Runtime> = OnceLock::new();
     GLOBAL.get_or_init(|| Runtime::new().expect("cannot start the default green runtime"))
+}
+
+/// The default runtime, once started.
+static GLOBAL: OnceLock<Runtime> = OnceLock::new();
+
+/// The runtime of the calling green thread or worker, else the global one if it has been started (looking
+/// does not start it).
+pub(crate) fn current_if_started() -> Option<Arc<RuntimeShared>> {
+    crate::context::with_worker(|worker| worker.map(|worker| worker.runtime().clone()))
+        .or_else(|| GLOBAL.get().map(|runtime| runtime.shared().clone()))
 }
 
 /// The runtime of the calling green thread or worker, else the global one.

@@ -13,6 +13,11 @@ const SCENARIOS: &[(&str, bool, fn())] = &[
     ("two_green_threads_waiting_on_each_other", true, two_green_threads_waiting_on_each_other),
     ("main_joins_a_green_thread_parked_forever", true, main_joins_a_green_thread_parked_forever),
     ("an_os_thread_blocked_in_green_is_asleep_too", true, an_os_thread_blocked_in_green_is_asleep_too),
+    (
+        "a_scope_join_that_cannot_unwind_aborts_with_the_report",
+        true,
+        a_scope_join_that_cannot_unwind_aborts_with_the_report,
+    ),
     ("not_while_an_os_thread_holds_the_sender", false, not_while_an_os_thread_holds_the_sender),
     ("not_while_a_timer_is_armed", false, not_while_a_timer_is_armed),
     ("not_while_a_socket_is_registered", false, not_while_a_socket_is_registered),
@@ -69,6 +74,21 @@ fn an_os_thread_blocked_in_green_is_asleep_too() {
         let _ = holder.join();
     });
     let _ = os.join();
+}
+
+/// The main green thread waits in a scope's join, which must not unwind (the scoped green threads borrow its
+/// frame): the report is printed and the process aborts.
+fn a_scope_join_that_cannot_unwind_aborts_with_the_report() {
+    green::run(|| {
+        let (_keep, never) = green::channel::bounded::<u32>(0);
+        let borrowed = [1, 2, 3];
+        green::scope(|scope| {
+            scope.spawn(|| {
+                let _ = never.recv(); // waits forever, borrowing the main green thread's frame
+                borrowed.len()
+            });
+        });
+    });
 }
 
 fn not_while_an_os_thread_holds_the_sender() {
@@ -198,6 +218,9 @@ fn check_report(name: &str, stderr: &str) -> Result<(), String> {
         }
         "main_joins_a_green_thread_parked_forever" => &["parked", ": park\n", "'main': running", "tests/deadlock.rs:"],
         "an_os_thread_blocked_in_green_is_asleep_too" => &["channel recv", "tests/deadlock.rs:"],
+        "a_scope_join_that_cannot_unwind_aborts_with_the_report" => {
+            &["waits at tests/deadlock.rs:", ": scope join", "cannot unwind", "aborting"]
+        }
         _ => &[],
     };
     match needs.iter().find(|need| !stderr.contains(**need)) {

@@ -17,6 +17,26 @@ fn until_parked(thread: &green::Thread) {
     }
 }
 
+/// Spawns `count` green threads on `runtime` that each wait on `receiver`, and returns once all are parked.
+fn spawn_waiting(
+    runtime: &green::Runtime,
+    receiver: &green::channel::Receiver<()>,
+    count: usize,
+) -> Vec<green::JoinHandle<Result<(), green::channel::RecvError>>> {
+    let waiters: Vec<_> = (0..count)
+        .map(|_| {
+            let receiver = receiver.clone();
+            runtime.spawn(move || receiver.recv())
+        })
+        .collect();
+    for waiter in &waiters {
+        while waiter.thread().parked_at().is_none() {
+            std::thread::yield_now();
+        }
+    }
+    waiters
+}
+
 /// The entry of `id` in a fresh dump of the current runtime.
 fn entry(id: ThreadId) -> ThreadInfo {
     green::dump().thread(id).cloned().expect("the green thread is listed")
@@ -147,17 +167,7 @@ fn a_dump_from_an_os_thread_lists_every_worker() {
     util::watchdog(Duration::from_secs(30), || {
         let runtime = util::runtime(2);
         let (sender, receiver) = green::channel::bounded::<()>(0);
-        let waiters: Vec<_> = (0..4)
-            .map(|_| {
-                let receiver = receiver.clone();
-                runtime.spawn(move || receiver.recv())
-            })
-            .collect();
-        for waiter in &waiters {
-            while waiter.thread().parked_at().is_none() {
-                std::thread::yield_now();
-            }
-        }
+        let waiters = spawn_waiting(&runtime, &receiver, 4);
         let dump = runtime.dump();
         assert!(dump.unanswered.is_empty(), "{dump}");
         assert_eq!(dump.count("parked"), 4, "{dump}");
@@ -211,17 +221,7 @@ fn stats_add_up() {
         for handle in finished {
             handle.join().unwrap();
         }
-        let parked: Vec<_> = (0..5)
-            .map(|_| {
-                let receiver = receiver.clone();
-                runtime.spawn(move || receiver.recv())
-            })
-            .collect();
-        for handle in &parked {
-            while handle.thread().parked_at().is_none() {
-                std::thread::yield_now();
-            }
-        }
+        let parked = spawn_waiting(&runtime, &receiver, 5);
         // Every worker publishes its gauges before it sleeps: wait until both are asleep (bounded by the watchdog).
         let stats = loop {
             let stats = runtime.stats();
@@ -250,5 +250,40 @@ fn stats_add_up() {
         }
         let after = runtime.stats();
         assert_eq!((after.spawned, after.finished, after.live), (25, 25, 0), "{after}");
+    });
+}
+
+#[test]
+fn a_dump_from_an_os_thread_outside_any_runtime_does_not_start_the_default_one() {
+    util::watchdog(Duration::from_secs(30), || {
+        // This test binary never uses the default runtime: a dump must not start its workers.
+        let dump = green::dump();
+        assert_eq!((dump.workers, dump.threads.len()), (0, 0));
+        assert_eq!(green::inspect::stats().workers.len(), 0);
+        assert_eq!(green::dump().workers, 0, "still not started");
+    });
+}
+
+/// The SIGQUIT action in place now.
+fn sigquit_action() -> libc::sighandler_t {
+    // SAFETY: queries the action into a zeroed local; no action is changed.
+    unsafe {
+        let mut action: libc::sigaction = std::mem::zeroed();
+        assert_eq!(libc::sigaction(libc::SIGQUIT, std::ptr::null(), &mut action), 0);
+        action.sa_sigaction
+    }
+}
+
+#[test]
+fn dump_on_sigquit_takes_the_signal_only_while_a_runtime_asks_for_it() {
+    util::watchdog(Duration::from_secs(30), || {
+        assert_eq!(sigquit_action(), libc::SIG_DFL);
+        let first = green::Runtime::builder().workers(1).dump_on_sigquit(true).build().unwrap();
+        let second = green::Runtime::builder().workers(1).dump_on_sigquit(true).build().unwrap();
+        assert_ne!(sigquit_action(), libc::SIG_DFL);
+        drop(first);
+        assert_ne!(sigquit_action(), libc::SIG_DFL, "the second runtime still prints dumps");
+        drop(second);
+        assert_eq!(sigquit_action(), libc::SIG_DFL, "the default action (a core dump) is back");
     });
 }

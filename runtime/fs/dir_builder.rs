@@ -74,6 +74,7 @@ impl DirBuilder {
     /// })
     /// .unwrap();
     /// ```
+    #[track_caller]
     pub fn create<P: AsRef<Path>>(&self, path: P) -> io::Result<()> {
         let (builder, path) = (&self.inner, path.as_ref());
         offload(|| builder.create(path))

@@ -60,6 +60,7 @@ impl File {
     /// })
     /// .unwrap();
     /// ```
+    #[track_caller]
     pub fn open<P: AsRef<Path>>(path: P) -> io::Result<File> {
         let path = path.as_ref();
         offload(|| std::fs::File::open(path)).map(File::from_std)
@@ -82,6 +83,7 @@ impl File {
     /// })
     /// .unwrap();
     /// ```
+    #[track_caller]
     pub fn create<P: AsRef<Path>>(path: P) -> io::Result<File> {
         let path = path.as_ref();
         offload(|| std::fs::File::create(path)).map(File::from_std)
@@ -165,6 +167,7 @@ impl File {
     /// })
     /// .unwrap();
     /// ```
+    #[track_caller]
     pub fn sync_all(&self) -> io::Result<()> {
         offload(|| self.inner.sync_all())
     }
@@ -186,6 +189,7 @@ impl File {
     /// })
     /// .unwrap();
     /// ```
+    #[track_caller]
     pub fn sync_data(&self) -> io::Result<()> {
         offload(|| self.inner.sync_data())
     }
@@ -205,6 +209,7 @@ impl File {
     /// })
     /// .unwrap();
     /// ```
+    #[track_caller]
     pub fn set_len(&self, size: u64) -> io::Result<()> {
         offload(|| self.inner.set_len(size))
     }
@@ -224,6 +229,7 @@ impl File {
     /// })
     /// .unwrap();
     /// ```
+    #[track_caller]
     pub fn metadata(&self) -> io::Result<Metadata> {
         offload(|| self.inner.metadata())
     }
@@ -245,6 +251,7 @@ impl File {
     /// })
     /// .unwrap();
     /// ```
+    #[track_caller]
     pub fn set_permissions(&self, permissions: Permissions) -> io::Result<()> {
         offload(|| self.inner.set_permissions(permissions))
     }
@@ -294,6 +301,7 @@ impl File {
     /// })
     /// .unwrap();
     /// ```
+    #[track_caller]
     pub fn set_times(&self, times: FileTimes) -> io::Result<()> {
         offload(|| self.inner.set_times(times))
     }
@@ -316,6 +324,7 @@ impl File {
     /// })
     /// .unwrap();
     /// ```
+    #[track_caller]
     pub fn set_modified(&self, time: SystemTime) -> io::Result<()> {
         offload(|| self.inner.set_modified(time))
     }
@@ -566,26 +575,31 @@ impl fmt::Debug for File {
 }
 
 impl Read for &File {
+    #[track_caller]
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         let mut file = &self.inner;
         offload(|| file.read(buf))
     }
 
+    #[track_caller]
     fn read_vectored(&mut self, bufs: &mut [IoSliceMut<'_>]) -> io::Result<usize> {
         let mut file = &self.inner;
         offload(|| file.read_vectored(bufs))
     }
 
+    #[track_caller]
     fn read_to_end(&mut self, buf: &mut Vec<u8>) -> io::Result<usize> {
         let mut file = &self.inner;
         offload(|| file.read_to_end(buf))
     }
 
+    #[track_caller]
     fn read_to_string(&mut self, buf: &mut String) -> io::Result<usize> {
         let mut file = &self.inner;
         offload(|| file.read_to_string(buf))
     }
 
+    #[track_caller]
     fn read_exact(&mut self, buf: &mut [u8]) -> io::Result<()> {
         let mut file = &self.inner;
         offload(|| file.read_exact(buf))
@@ -593,16 +607,19 @@ impl Read for &File {
 }
 
 impl Write for &File {
+    #[track_caller]
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
         let mut file = &self.inner;
         offload(|| file.write(buf))
     }
 
+    #[track_caller]
     fn write_vectored(&mut self, bufs: &[IoSlice<'_>]) -> io::Result<usize> {
         let mut file = &self.inner;
         offload(|| file.write_vectored(bufs))
     }
 
+    #[track_caller]
     fn write_all(&mut self, buf: &[u8]) -> io::Result<()> {
         let mut file = &self.inner;
         offload(|| file.write_all(buf))
@@ -615,6 +632,7 @@ impl Write for &File {
 }
 
 impl Seek for &File {
+    #[track_caller]
     fn seek(&mut self, position: SeekFrom) -> io::Result<u64> {
         let mut file = &self.inner;
         offload(|| file.seek(position))
@@ -734,20 +752,24 @@ impl From<File> for std::os::fd::OwnedFd {
 /// ```
 #[cfg(unix)]
 impl std::os::unix::fs::FileExt for File {
+    #[track_caller]
     fn read_at(&self, buf: &mut [u8], offset: u64) -> io::Result<usize> {
         offload(|| self.inner.read_at(buf, offset))
     }
 
+    #[track_caller]
     fn write_at(&self, buf: &[u8], offset: u64) -> io::Result<usize> {
         offload(|| self.inner.write_at(buf, offset))
     }
 
     /// One job for the whole read.
+    #[track_caller]
     fn read_exact_at(&self, buf: &mut [u8], offset: u64) -> io::Result<()> {
         offload(|| self.inner.read_exact_at(buf, offset))
     }
 
     /// One job for the whole write.
+    #[track_caller]
     fn write_all_at(&self, buf: &[u8], offset: u64) -> io::Result<()> {
         offload(|| self.inner.write_all_at(buf, offset))
     }

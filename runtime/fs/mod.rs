@@ -72,6 +72,7 @@ use crate::offload;
 /// })
 /// .unwrap();
 /// ```
+#[track_caller]
 pub fn read<P: AsRef<Path>>(path: P) -> io::Result<Vec<u8>> {
     let path = path.as_ref();
     offload(|| std::fs::read(path))
@@ -91,6 +92,7 @@ pub fn read<P: AsRef<Path>>(path: P) -> io::Result<Vec<u8>> {
 /// })
 /// .unwrap();
 /// ```
+#[track_caller]
 pub fn read_to_string<P: AsRef<Path>>(path: P) -> io::Result<String> {
     let path = path.as_ref();
     offload(|| std::fs::read_to_string(path))
@@ -111,6 +113,7 @@ pub fn read_to_string<P: AsRef<Path>>(path: P) -> io::Result<String> {
 /// })
 /// .unwrap();
 /// ```
+#[track_caller]
 pub fn write<P: AsRef<Path>, C: AsRef<[u8]>>(path: P, contents: C) -> io::Result<()> {
     let (path, contents) = (path.as_ref(), contents.as_ref());
     offload(|| std::fs::write(path, contents))
@@ -132,6 +135,7 @@ pub fn write<P: AsRef<Path>, C: AsRef<[u8]>>(path: P, contents: C) -> io::Result
 /// })
 /// .unwrap();
 /// ```
+#[track_caller]
 pub fn metadata<P: AsRef<Path>>(path: P) -> io::Result<Metadata> {
     let path = path.as_ref();
     offload(|| std::fs::metadata(path))
@@ -154,6 +158,7 @@ pub fn metadata<P: AsRef<Path>>(path: P) -> io::Result<Metadata> {
 /// })
 /// .unwrap();
 /// ```
+#[track_caller]
 pub fn symlink_metadata<P: AsRef<Path>>(path: P) -> io::Result<Metadata> {
     let path = path.as_ref();
     offload(|| std::fs::symlink_metadata(path))
@@ -173,6 +178,7 @@ pub fn symlink_metadata<P: AsRef<Path>>(path: P) -> io::Result<Metadata> {
 /// })
 /// .unwrap();
 /// ```
+#[track_caller]
 pub fn canonicalize<P: AsRef<Path>>(path: P) -> io::Result<PathBuf> {
     let path = path.as_ref();
     offload(|| std::fs::canonicalize(path))
@@ -193,6 +199,7 @@ pub fn canonicalize<P: AsRef<Path>>(path: P) -> io::Result<PathBuf> {
 /// })
 /// .unwrap();
 /// ```
+#[track_caller]
 pub fn remove_file<P: AsRef<Path>>(path: P) -> io::Result<()> {
     let path = path.as_ref();
     offload(|| std::fs::remove_file(path))
@@ -214,6 +221,7 @@ pub fn remove_file<P: AsRef<Path>>(path: P) -> io::Result<()> {
 /// })
 /// .unwrap();
 /// ```
+#[track_caller]
 pub fn rename<P: AsRef<Path>, Q: AsRef<Path>>(from: P, to: Q) -> io::Result<()> {
     let (from, to) = (from.as_ref(), to.as_ref());
     offload(|| std::fs::rename(from, to))
@@ -237,6 +245,7 @@ pub fn rename<P: AsRef<Path>, Q: AsRef<Path>>(from: P, to: Q) -> io::Result<()> 
 /// })
 /// .unwrap();
 /// ```
+#[track_caller]
 pub fn copy<P: AsRef<Path>, Q: AsRef<Path>>(from: P, to: Q) -> io::Result<u64> {
     let (from, to) = (from.as_ref(), to.as_ref());
     offload(|| std::fs::copy(from, to))
@@ -258,6 +267,7 @@ pub fn copy<P: AsRef<Path>, Q: AsRef<Path>>(from: P, to: Q) -> io::Result<u64> {
 /// })
 /// .unwrap();
 /// ```
+#[track_caller]
 pub fn hard_link<P: AsRef<Path>, Q: AsRef<Path>>(original: P, link: Q) -> io::Result<()> {
     let (original, link) = (original.as_ref(), link.as_ref());
     offload(|| std::fs::hard_link(original, link))
@@ -278,6 +288,7 @@ pub fn hard_link<P: AsRef<Path>, Q: AsRef<Path>>(original: P, link: Q) -> io::Re
 /// })
 /// .unwrap();
 /// ```
+#[track_caller]
 pub fn read_link<P: AsRef<Path>>(path: P) -> io::Result<PathBuf> {
     let path = path.as_ref();
     offload(|| std::fs::read_link(path))
@@ -300,6 +311,7 @@ pub fn read_link<P: AsRef<Path>>(path: P) -> io::Result<PathBuf> {
 /// })
 /// .unwrap();
 /// ```
+#[track_caller]
 pub fn set_permissions<P: AsRef<Path>>(path: P, permissions: Permissions) -> io::Result<()> {
     let path = path.as_ref();
     offload(|| std::fs::set_permissions(path, permissions))
@@ -317,6 +329,7 @@ pub fn set_permissions<P: AsRef<Path>>(path: P, permissions: Permissions) -> io:
 ///     assert!(!green::fs::exists("/no/such/green/path").unwrap());
 /// });
 /// ```
+#[track_caller]
 pub fn exists<P: AsRef<Path>>(path: P) -> io::Result<bool> {
     let path = path.as_ref();
     offload(|| path.try_exists())
@@ -340,6 +353,7 @@ pub fn exists<P: AsRef<Path>>(path: P) -> io::Result<bool> {
 /// .unwrap();
 /// ```
 #[deprecated(note = "replaced with `std::os::unix::fs::symlink` (inside `green::offload`), as in std")]
+#[track_caller]
 pub fn soft_link<P: AsRef<Path>, Q: AsRef<Path>>(original: P, link: Q) -> io::Result<()> {
     let (original, link) = (original.as_ref(), link.as_ref());
     offload(|| std::os::unix::fs::symlink(original, link))
@@ -359,6 +373,7 @@ pub fn soft_link<P: AsRef<Path>, Q: AsRef<Path>>(original: P, link: Q) -> io::Re
 /// })
 /// .unwrap();
 /// ```
+#[track_caller]
 pub fn create_dir<P: AsRef<Path>>(path: P) -> io::Result<()> {
     let path = path.as_ref();
     offload(|| std::fs::create_dir(path))
@@ -378,6 +393,7 @@ pub fn create_dir<P: AsRef<Path>>(path: P) -> io::Result<()> {
 /// })
 /// .unwrap();
 /// ```
+#[track_caller]
 pub fn create_dir_all<P: AsRef<Path>>(path: P) -> io::Result<()> {
     let path = path.as_ref();
     offload(|| std::fs::create_dir_all(path))
@@ -398,6 +414,7 @@ pub fn create_dir_all<P: AsRef<Path>>(path: P) -> io::Result<()> {
 /// })
 /// .unwrap();
 /// ```
+#[track_caller]
 pub fn remove_dir<P: AsRef<Path>>(path: P) -> io::Result<()> {
     let path = path.as_ref();
     offload(|| std::fs::remove_dir(path))
@@ -420,6 +437,7 @@ pub fn remove_dir<P: AsRef<Path>>(path: P) -> io::Result<()> {
 /// })
 /// .unwrap();
 /// ```
+#[track_caller]
 pub fn remove_dir_all<P: AsRef<Path>>(path: P) -> io::Result<()> {
     let path = path.as_ref();
     offload(|| std::fs::remove_dir_all(path))

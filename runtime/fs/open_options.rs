@@ -162,6 +162,7 @@ impl OpenOptions {
     /// })
     /// .unwrap();
     /// ```
+    #[track_caller]
     pub fn open<P: AsRef<Path>>(&self, path: P) -> io::Result<File> {
         let (options, path) = (&self.inner, path.as_ref());
         offload(|| options.open(path)).map(File::from_std)

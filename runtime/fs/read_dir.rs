@@ -32,6 +32,7 @@ pub struct DirEntry {
 
 impl ReadDir {
     /// Opens and reads the directory `path` in one offloaded job.
+    #[track_caller]
     pub(super) fn read(path: &Path) -> io::Result<ReadDir> {
         let entries = offload(|| -> io::Result<Vec<io::Result<DirEntry>>> {
             let entries = std::fs::read_dir(path)?.map(|entry| {
@@ -99,6 +100,7 @@ impl DirEntry {
     /// })
     /// .unwrap();
     /// ```
+    #[track_caller]
     pub fn metadata(&self) -> io::Result<Metadata> {
         offload(|| self.inner.metadata())
     }
@@ -119,6 +121,7 @@ impl DirEntry {
     /// })
     /// .unwrap();
     /// ```
+    #[track_caller]
     pub fn file_type(&self) -> io::Result<FileType> {
         match self.file_type {
             Some(file_type) => Ok(file_type),

@@ -31,16 +31,20 @@ pub use wait_reason::WaitReason;
 pub(crate) use watch::Watch;
 
 /// A thread dump of the current runtime: the calling green thread's, or, from a plain OS thread, the default
-/// runtime's (the one `green::spawn` uses outside any runtime).
+/// runtime's (the one `green::spawn` uses outside any runtime; an empty dump if it has not started: looking
+/// does not start it). From a plain OS thread, [`Runtime::dump`](crate::Runtime::dump) dumps a given runtime.
 ///
 /// See [`Dump`] for what it lists and an example; it never stops the runtime, and a worker held by a
 /// green thread that does not yield is described by that green thread alone.
 pub fn dump() -> Dump {
-    dump::take(&crate::runtime::current())
+    match crate::runtime::current_if_started() {
+        Some(runtime) => dump::take(&runtime),
+        None => Dump { workers: 0, threads: Vec::new(), unanswered: Vec::new() },
+    }
 }
 
-/// The counters of the current runtime (the calling green thread's, or the default one): see [`Stats`] and
-/// [`Runtime::stats`](crate::Runtime::stats).
+/// The counters of the current runtime (the calling green thread's, or the default one if it has started;
+/// all zero otherwise): see [`Stats`] and [`Runtime::stats`](crate::Runtime::stats).
 ///
 /// ```
 /// green::run(|| {
@@ -50,5 +54,8 @@ pub fn dump() -> Dump {
 /// });
 /// ```
 pub fn stats() -> Stats {
-    crate::runtime::current().stats()
+    match crate::runtime::current_if_started() {
+        Some(runtime) => runtime.stats(),
+        None => Stats::from_workers(Vec::new(), 0),
+    }
 }

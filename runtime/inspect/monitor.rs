@@ -24,7 +24,7 @@
 use std::io;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
 use std::sync::atomic::{AtomicI32, Ordering};
-use std::sync::{Arc, Once};
+use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
@@ -78,7 +78,7 @@ impl Monitor {
             .spawn(move || watch(&runtime, config, read))
             .inspect_err(|_| {
                 if let Some(slot) = sigquit_slot {
-                    SIGQUIT_FDS[slot].store(-1, Ordering::SeqCst);
+                    unregister_sigquit(slot);
                 }
             })?;
         Ok(Monitor { wake, thread: Some(thread), sigquit_slot })
@@ -87,7 +87,7 @@ impl Monitor {
     /// Stops the monitor and waits for its thread.
     pub(crate) fn stop(&mut self) {
         if let Some(slot) = self.sigquit_slot.take() {
-            SIGQUIT_FDS[slot].store(-1, Ordering::SeqCst);
+            unregister_sigquit(slot);
         }
         write_byte(self.wake.as_raw_fd(), STOP);
         if let Some(thread) = self.thread.take() {
@@ -130,8 +130,9 @@ fn watch(runtime: &Arc<RuntimeShared>, config: Config, read: OwnedFd) {
     let mut period = base;
     loop {
         let (stop, dump_asked) = wait(read.as_raw_fd(), period);
-        if stop || runtime.is_shut_down() {
-            // A last look, so a stall that ended since the previous one still gets its closing warning.
+        if stop {
+            // The workers have stopped (the runtime stops its monitor last). A last look, so a stall that ended
+            // since the previous one still gets its closing warning.
             let now = clock::coarse_millis();
             for (worker, look) in runtime.workers().iter().zip(looks.iter_mut()) {
                 look_for_stall(worker, look, now, config.stall_threshold);
@@ -271,30 +272,46 @@ fn report_deadlock(runtime: &RuntimeShared) {
 /// Write ends of the monitors that print a dump on SIGQUIT; -1 marks a free slot.
 static SIGQUIT_FDS: [AtomicI32; 16] = [const { AtomicI32::new(-1) }; 16];
 
-/// Installs the SIGQUIT handler (once per process) and registers `fd` with it; returns its slot.
+/// The SIGQUIT action that was in place before ours, while ours is installed (`None` otherwise).
+static PREVIOUS_SIGQUIT: Mutex<Option<libc::sigaction>> = Mutex::new(None);
+
+/// Installs the SIGQUIT handler (if no runtime has it installed now) and registers `fd` with it; returns its
+/// slot.
 fn register_sigquit(fd: RawFd) -> io::Result<usize> {
-    static INSTALL: Once = Once::new();
-    let mut installed = Ok(());
-    INSTALL.call_once(|| {
-        // SAFETY: a zeroed sigaction is a valid starting point; the handler only does async-signal-safe work
-        // (atomic loads and write(2)).
+    let mut previous = PREVIOUS_SIGQUIT.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+    if previous.is_none() {
+        // SAFETY: zeroed sigactions are valid starting points; the handler only does async-signal-safe work
+        // (atomic loads and write(2)); `saved` receives the action in place.
         unsafe {
             let mut action: libc::sigaction = std::mem::zeroed();
             action.sa_sigaction = on_sigquit as extern "C" fn(libc::c_int) as usize;
             action.sa_flags = libc::SA_RESTART;
             libc::sigemptyset(&mut action.sa_mask);
-            if libc::sigaction(libc::SIGQUIT, &action, std::ptr::null_mut()) != 0 {
-                installed = Err(io::Error::last_os_error());
+            let mut saved: libc::sigaction = std::mem::zeroed();
+            if libc::sigaction(libc::SIGQUIT, &action, &mut saved) != 0 {
+                return Err(io::Error::last_os_error());
             }
+            *previous = Some(saved);
         }
-    });
-    installed?;
+    }
     for (slot, entry) in SIGQUIT_FDS.iter().enumerate() {
         if entry.compare_exchange(-1, fd, Ordering::SeqCst, Ordering::Relaxed).is_ok() {
             return Ok(slot);
         }
     }
     Err(io::Error::other("more than 16 runtimes print thread dumps on SIGQUIT"))
+}
+
+/// Frees `slot`; the last runtime to go puts back the SIGQUIT action that was in place before the first.
+fn unregister_sigquit(slot: usize) {
+    let mut previous = PREVIOUS_SIGQUIT.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+    SIGQUIT_FDS[slot].store(-1, Ordering::SeqCst);
+    if SIGQUIT_FDS.iter().all(|entry| entry.load(Ordering::SeqCst) < 0) {
+        if let Some(saved) = previous.take() {
+            // SAFETY: `saved` is the action sigaction(2) reported as in place before ours.
+            unsafe { libc::sigaction(libc::SIGQUIT, &saved, std::ptr::null_mut()) };
+        }
+    }
 }
 
 /// The SIGQUIT handler: wakes every registered monitor with a dump request.

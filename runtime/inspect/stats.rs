@@ -53,7 +53,7 @@ pub(crate) struct WorkerCounters {
     pub(crate) started: Counter,
     /// Green threads that finished here.
     pub(crate) finished: Counter,
-    /// Gauge: started, unfinished green threads of this worker.
+    /// Started, unfinished green threads of this worker (kept exact: counted at start and finish).
     pub(crate) live: Counter,
     /// Gauge: of those, how many were runnable (queued to run) at the worker's last look.
     pub(crate) runnable: Counter,
@@ -118,8 +118,8 @@ impl WorkerCounters {
 
 /// Counters of one worker: what [`Runtime::stats`](crate::Runtime::stats) returns per worker.
 ///
-/// Counts since the worker started, and gauges (live, runnable, parked, not started, stacks pooled) as of the
-/// worker's last look between two batches of green threads.
+/// Counts since the worker started; `live` is exact at any time; the gauges (runnable, parked, not started,
+/// stacks) are as of the worker's last sleep.
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct WorkerStats {
@@ -185,8 +185,8 @@ impl WorkerStats {
 /// let stats = runtime.stats();
 /// assert_eq!(stats.workers.len(), 2);
 /// assert_eq!(stats.spawned, 11); // ten, and block_on's main green thread
-/// assert_eq!(stats.finished, 11);
-/// assert_eq!(stats.live, 0);
+/// // A worker counts a green thread as finished when it switches back from it, just after its joiner woke.
+/// assert!(stats.finished >= 10 && stats.finished + stats.live + stats.not_started <= 11);
 /// println!("{stats}");
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq)]

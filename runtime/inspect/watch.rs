@@ -11,11 +11,13 @@
 //!
 //! # Reading `current` from another thread
 //! The pointer is only a hint: the green thread may finish and its record be freed while an observer looks.
-//! The worker therefore drops its reference to a finished green thread's record only under `lock` (it keeps
-//! them in a short list until the end of its batch, then drops them all under one lock, and clears
-//! `current` there too), and an observer reads `current` and takes its own reference under the same lock. So
-//! while the lock is held, a non-null `current` points to a live record. One uncontended lock per batch of
-//! green threads that finished — not per switch.
+//! So an observer reads `current` and takes its own reference under `lock`, and the worker keeps its
+//! references to finished green threads' records in a short list until the end of its batch, then takes the
+//! same lock once to clear `current` and drops them after unlocking. An observer that saw a record's pointer
+//! took its reference before the worker got the lock (the record was still in the list then); one that locks
+//! after finds `current` cleared, or pointing to a green thread that started since, which its worker's slab
+//! keeps alive. The drops happen outside the lock because they may run user destructors (a detached green
+//! thread's result). One uncontended lock per batch of green threads that finished — not per switch.
 //!
 //! # Dump requests
 //! A thread that wants the worker's list of green threads queues a [`DumpRequest`] here and wakes the worker;
@@ -73,11 +75,12 @@ impl Watch {
         self.current.store(ptr::null_mut(), Ordering::Relaxed);
     }
 
-    /// Releases the records of green threads that finished (worker only; see the module docs).
-    pub(crate) fn release(&self, finished: &mut Vec<Thread>) {
+    /// Releases the records of green threads that finished (worker only; see the module docs): the caller
+    /// drops `finished` after this returns.
+    pub(crate) fn release(&self, finished: Vec<Thread>) -> Vec<Thread> {
         let _guard = lock(&self.lock);
         self.current.store(ptr::null_mut(), Ordering::Relaxed);
-        finished.clear();
+        finished
     }
 
     /// The green thread running on the worker now and where it resumed, if one is.

@@ -58,6 +58,7 @@ pub(super) type OffloadPacket<T> = Packet<std::thread::Result<T>>;
 /// let shared = std::rc::Rc::new(5);
 /// green::offload(|| *shared);
 /// ```
+#[track_caller]
 pub fn offload<'a, F, T>(f: F) -> T
 where
     F: FnOnce() -> T + Send + 'a,
@@ -76,7 +77,8 @@ where
         log::warn!(target: "green::offload", "no offload thread could be started: running the job inline");
         job();
     }
-    let outcome = park::lending(|| packet.wait());
+    let location = std::panic::Location::caller();
+    let outcome = park::lending(|| packet.wait_at(location));
     match outcome {
         Ok(Ok(value)) => value,
         Ok(Err(payload)) => context::resume_unwind(payload),

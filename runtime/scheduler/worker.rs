@@ -188,7 +188,7 @@ impl Worker {
             }
             self.maintain(ran == BUDGET, &mut wakeups, &mut fresh);
         }
-        self.handle.watch().release(&mut self.finished.borrow_mut());
+        drop(self.handle.watch().release(self.finished.take()));
         for request in self.handle.watch().take_dump_requests() {
             request.answer(self.index(), Vec::new());
         }
@@ -249,6 +249,7 @@ impl Worker {
         unsafe { thread.set_home(self.handle.clone(), self.tasks.borrow().vacant_key()) };
         let key = self.tasks.borrow_mut().insert(Task::new(thread, stack, start));
         self.handle.counters().started.bump();
+        self.handle.counters().live.add(1);
         log::trace!(target: "green::scheduler", "worker {}: start green thread in slot {key}", self.index());
         self.resume(key);
     }
@@ -279,7 +280,7 @@ impl Worker {
             Some(reason) => {
                 // SAFETY: as above; the green thread has switched out, so the loop is again the only user.
                 unsafe { (*task).running = false };
-                log::trace!(target: "green::scheduler", "worker {}: slot {key} {reason:?}", self.index());
+                log::trace!(target: "green::scheduler", "worker {}: slot {key} {}", self.index(), match reason { Suspend::Park => "parked", Suspend::Yield => "runnable (yielded)" });
                 match reason {
                     Suspend::Yield => self.push_resume(key),
                     Suspend::Park => {
@@ -294,6 +295,7 @@ impl Worker {
                 let task = self.tasks.borrow_mut().remove(key);
                 log::trace!(target: "green::scheduler", "worker {}: {} ended (slot {key})", self.index(), task.thread.describe());
                 self.handle.counters().finished.bump();
+                self.handle.counters().live.add(u64::MAX); // minus one, wrapping
                 let Task { coroutine, thread, .. } = task;
                 self.finished.borrow_mut().push(thread);
                 self.stacks.borrow_mut().put(coroutine.into_stack());
@@ -304,7 +306,11 @@ impl Worker {
     /// Between batches: wake-ups, new work, timers, I/O; sleeps when there is nothing to run.
     fn maintain(&self, busy: bool, wakeups: &mut Vec<usize>, fresh: &mut Vec<NewTask>) {
         if !self.finished.borrow().is_empty() {
-            self.handle.watch().release(&mut self.finished.borrow_mut());
+            // Dropped here, outside the watch's lock and any borrow: the drops may run user destructors. The
+            // emptied list goes back, with its capacity.
+            let mut finished = self.handle.watch().release(self.finished.take());
+            finished.clear();
+            self.finished.replace(finished);
         }
         if self.handle.watch().has_dump_request() {
             self.answer_dump_requests();
@@ -481,7 +487,6 @@ impl Worker {
     /// Publishes the gauges of [`Runtime::stats`](crate::Runtime::stats) (live, runnable, not started, stacks).
     fn publish_gauges(&self) {
         let counters = self.handle.counters();
-        counters.live.set(self.tasks.borrow().len() as u64);
         let queued = self.run_queue.borrow().len();
         counters.runnable.set((queued - self.starts_queued.get()) as u64);
         counters.not_started.set((self.starts_queued.get() + self.handle.unstarted_len()) as u64);

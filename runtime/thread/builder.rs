@@ -101,7 +101,7 @@ impl Builder {
         T: Send + 'static,
     {
         // SAFETY: F and T are 'static, so nothing the closure or result borrows can end early.
-        let (task, handle) = unsafe { self.build(runtime.stack_size(), f, None, true) }?;
+        let (task, handle) = unsafe { self.build_at(Location::caller(), runtime.stack_size(), f, None, true) }?;
         runtime.place(task)?;
         Ok(handle)
     }
@@ -165,30 +165,11 @@ impl Builder {
         // SAFETY: the scope waits (uninterruptibly) until every child's packet is dropped, and a packet is
         // dropped only after the child's closure and result are; so nothing borrowed for 'scope is used after
         // 'scope ends. F and T are Send, so `sendable` holds.
-        let (task, handle) = unsafe { self.build(runtime.stack_size(), f, Some(scope.data().clone()), true) }?;
+        let (task, handle) =
+            unsafe { self.build_at(Location::caller(), runtime.stack_size(), f, Some(scope.data().clone()), true) }?;
         scope.data().add_child(handle.thread().clone());
         runtime.place(task)?;
         Ok(super::ScopedJoinHandle::new(handle))
-    }
-
-    /// Turns `f` into a task and its handle; the caller's location is where it was spawned.
-    ///
-    /// # Safety
-    /// As [`build_at`](Self::build_at).
-    #[track_caller]
-    unsafe fn build<'a, F, T>(
-        self,
-        default_stack_size: usize,
-        f: F,
-        scope: Option<Arc<ScopeData>>,
-        sendable: bool,
-    ) -> io::Result<(NewTask, JoinHandle<T>)>
-    where
-        F: FnOnce() -> T + 'a,
-        T: 'a,
-    {
-        // SAFETY: the caller's guarantees are ours.
-        unsafe { self.build_at(Location::caller(), default_stack_size, f, scope, sendable) }
     }
 
     /// Turns `f`, spawned at `spawned_at`, into a task and its handle.
@@ -331,8 +312,9 @@ where
     // SAFETY: we wait below until the green thread has finished and its packet's result is taken, and that wait
     // is a lending wait that nothing interrupts (not cancellation, timeouts or shutdown), so the borrows of `f`
     // and `T` outlive their use. F and T are Send.
-    let (task, handle) = unsafe { Builder::new().name("main".into()).build(runtime.stack_size(), f, None, true) }
-        .unwrap_or_else(|error| panic!("{error}"));
+    let (task, handle) =
+        unsafe { Builder::new().name("main".into()).build_at(Location::caller(), runtime.stack_size(), f, None, true) }
+            .unwrap_or_else(|error| panic!("{error}"));
     let _main = runtime.register_main(handle.thread());
     runtime.place(task).unwrap_or_else(|error| panic!("{error}"));
     let result = handle.join_lending();

@@ -33,7 +33,7 @@ use std::any::Any;
 use std::cell::UnsafeCell;
 use std::fmt;
 use std::mem::ManuallyDrop;
-use std::panic::{self, AssertUnwindSafe};
+use std::panic::{self, AssertUnwindSafe, Location};
 use std::ptr::NonNull;
 use std::sync::atomic::{AtomicU8, Ordering};
 use std::sync::Arc;
@@ -88,14 +88,19 @@ impl<T> ResultSlot<T> {
     /// Protocol step 2: parks until DONE, calling `on_wake` after every wake-up that did not find the result,
     /// then takes the result. Called at most once (there is one joiner).
     #[track_caller]
-    fn wait_with(&self, reason: WaitReason, mut on_wake: impl FnMut()) -> std::thread::Result<T> {
+    fn wait_with(
+        &self,
+        location: &'static Location<'static>,
+        reason: WaitReason,
+        mut on_wake: impl FnMut(),
+    ) -> std::thread::Result<T> {
         if !self.is_done() {
             // SAFETY: the producer reads `joiner` only after seeing WAITING, which we have not published yet;
             // there is one joiner.
             unsafe { *self.joiner.get() = Some(super::current()) };
             if self.state.compare_exchange(RUNNING, WAITING, Ordering::AcqRel, Ordering::Acquire).is_ok() {
                 while !self.is_done() {
-                    park::park_until(reason, None);
+                    park::park_until_at(location, reason, None);
                     if !self.is_done() {
                         on_wake();
                     }
@@ -157,7 +162,12 @@ impl<T> Packet<T> {
     /// Protocol step 2: parks until DONE (a cancellation point unless shielded), then takes the result.
     #[track_caller]
     pub(crate) fn wait(&self) -> std::thread::Result<T> {
-        self.slot.wait_with(WaitReason::Offload, || {})
+        self.wait_at(Location::caller())
+    }
+
+    /// [`wait`](Self::wait) on behalf of the user's call at `location` (from inside a closure).
+    pub(crate) fn wait_at(&self, location: &'static Location<'static>) -> std::thread::Result<T> {
+        self.slot.wait_with(location, WaitReason::Offload, || {})
     }
 }
 
@@ -361,7 +371,7 @@ impl<T> JoinHandle<T> {
     /// ```
     #[track_caller]
     pub fn join(self) -> std::thread::Result<T> {
-        self.packet().slot.wait_with(WaitReason::Join(self.thread.id()), || {})
+        self.packet().slot.wait_with(Location::caller(), WaitReason::Join(self.thread.id()), || {})
     }
 
     /// `join` for a caller that lent the green thread borrows (`Runtime::block_on`): a lending wait, which
@@ -370,8 +380,9 @@ impl<T> JoinHandle<T> {
     #[track_caller]
     pub(crate) fn join_lending(self) -> std::thread::Result<T> {
         let caller = super::current();
+        let location = Location::caller();
         park::lending(|| {
-            self.packet().slot.wait_with(WaitReason::Join(self.thread.id()), || {
+            self.packet().slot.wait_with(location, WaitReason::Join(self.thread.id()), || {
                 if caller.is_shutdown_requested() {
                     self.thread.cancel();
                 }

@@ -201,9 +201,10 @@ where
     if result.is_err() {
         scope.data.cancel_children(None);
     }
+    let location = std::panic::Location::caller();
     park::lending(|| {
         while scope.data.running.load(Ordering::Acquire) != 0 {
-            park::park_until(crate::inspect::WaitReason::Scope, None);
+            park::park_until_at(location, crate::inspect::WaitReason::Scope, None);
         }
     });
     match result {
