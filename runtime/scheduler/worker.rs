@@ -391,10 +391,10 @@ impl Worker {
         false
     }
 
-    /// Gives the CPU away once and polls the reactor without blocking, when the reactor's policy says that has
-    /// lately found readiness (`reactor/yield_policy.rs`): the thread about to send to our sockets is often
-    /// runnable on this CPU, and a sleep would be ended by its wake-up, which costs far more. Returns whether
-    /// there is work now.
+    /// Gives the CPU away once and polls the reactor without blocking, when the reactor's policy says it pays
+    /// (its waits have lately been sleeping: `reactor/yield_policy.rs`): the thread about to send to our
+    /// sockets is often runnable on this CPU, and a sleep would be ended by its wake-up, which costs far more.
+    /// Returns whether there is work now.
     fn yield_for_readiness(&self) -> bool {
         let Some(started) = self.reactor.borrow_mut().begin_yield() else { return false };
         std::thread::yield_now();
