@@ -362,7 +362,9 @@ pub fn markdown(out: &mut String, rows: &[Measured], interval: Duration) {
          <pid>`, every thread of the server), divided by the requests the client completed in that time. \
          Sockets are read with `recvfrom` and written with `sendto` by every server here (std and mio call \
          `recv`/`send`), so `write` is an eventfd wake-up of a sleeping worker, `futex` a thread parking or \
-         waking another, `epoll_wait` a look at (or a sleep on) the ready sockets. *Requests by thread*: each \
+         waking another, `epoll_wait` a look at (or a sleep on) the ready sockets, `sched_yield` a green worker \
+         giving its CPU to another thread instead of sleeping (where its sleeps have been ending with that \
+         thread's data). *Requests by thread*: each \
          thread's share of the `sendto` calls (one per answer), for servers with a few threads: how evenly the \
          connections spread over the workers.\n",
         interval.as_secs_f64()
