@@ -394,12 +394,13 @@ impl Worker {
     /// Gives the CPU away once and polls the reactor without blocking, when the reactor's policy says it pays
     /// (its waits have lately been sleeping: `reactor/yield_policy.rs`): the thread about to send to our
     /// sockets is often runnable on this CPU, and a sleep would be ended by its wake-up, which costs far more.
-    /// Returns whether there is work now.
+    /// Returns whether there is work now, or a wake-up from another thread came in: the poll consumed it (a
+    /// shutdown, a dump request), so the worker must not go to sleep on it but look again.
     fn yield_for_readiness(&self) -> bool {
         let Some(started) = self.reactor.borrow_mut().begin_yield() else { return false };
         std::thread::yield_now();
-        self.turn_reactor(Some(Duration::ZERO));
-        let found = !self.run_queue.borrow().is_empty() || self.handle.has_work();
+        let woken = self.turn_reactor(Some(Duration::ZERO));
+        let found = woken || !self.run_queue.borrow().is_empty() || self.handle.has_work();
         self.reactor.borrow_mut().end_yield(started, found);
         found
     }
