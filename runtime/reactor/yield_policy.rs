@@ -28,6 +28,12 @@
 //!    while our sockets may have been waiting) spends all credit: sleeping, the worker would have been woken
 //!    as soon as data arrived.
 //!
+//! # The wake-up it must not swallow
+//! The poll after the yield runs before the worker announces its sleep, so other threads that push work do not
+//! write the worker's eventfd then (they see it awake). Those that write it regardless — a runtime's drop, a
+//! dump request — may have their wake-up consumed by that poll; the worker then looks again instead of
+//! sleeping (`Worker::yield_for_readiness` counts it as work found; `tests/net_runtime_drop.rs`).
+//!
 //! # Ownership
 //! Owned by the worker's [`Reactor`](super::Reactor); the worker's OS thread only.
 
