@@ -134,8 +134,9 @@ pub struct Unanswered {
 /// use green::inspect::{ThreadState, WaitReason};
 ///
 /// green::run(|| {
-///     let line = line!() + 1;
-///     let sleeper = green::Builder::new().name("sleeper".into()).spawn(|| green::sleep(Duration::from_secs(60))).unwrap();
+///     let line = line!() + 2;
+///     let sleeper = green::Builder::new().name("sleeper".into());
+///     let sleeper = sleeper.spawn(|| green::sleep(Duration::from_secs(60))).unwrap();
 ///     while sleeper.thread().parked_at().is_none() {
 ///         green::yield_now();
 ///     }

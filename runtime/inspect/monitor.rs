@@ -203,8 +203,9 @@ fn look_for_stall(worker: &crate::scheduler::WorkerHandle, look: &mut Look, now:
         }
         log::warn!(
             target: "green::inspect",
-            "{} has held worker {} for at least {} without parking or yielding (spawned at {}, resumed at {}): every other green \
-             thread of that worker waits; a CPU loop or a blocking call (std::thread::sleep, std I/O) does this",
+            "{} has held worker {} for at least {} without parking or yielding (spawned at {}, resumed at {}): \
+             every other green thread of that worker waits; a CPU loop or a blocking call (std::thread::sleep, \
+             std I/O) does this",
             thread.describe(),
             worker.index(),
             dump::human(held),
@@ -263,7 +264,11 @@ fn deadlock_candidate(runtime: &RuntimeShared) -> Option<Snapshot> {
 fn report_deadlock(runtime: &RuntimeShared) {
     for main in runtime.mains() {
         if main.is_parked() && main.parker().request_deadlock_panic() {
-            log::debug!(target: "green::inspect", "deadlock: every green thread of the runtime is asleep; {} reports it", main.describe());
+            log::debug!(
+                target: "green::inspect",
+                "deadlock: every green thread of the runtime is asleep; {} reports it",
+                main.describe()
+            );
             main.unpark();
         }
     }

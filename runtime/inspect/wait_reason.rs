@@ -1,8 +1,9 @@
 //! [`WaitReason`]: what a parked thread waits for, as the thread dump, the stats and the `log` trace name it.
 //!
-//! Every park says why it parks ([`park_until`](crate::park)'s first argument). The reason is stored in the
-//! thread's parker as one word (kind in the low byte, a detail such as a file descriptor or a thread id
-//! above it) with a relaxed store, so recording it costs a store per park and reading it never locks.
+//! Every park says why it parks (the first argument of `park_until`, in the `park` module). The reason is
+//! stored in the thread's parker as one word (kind in the low byte, a detail such as a file descriptor or a
+//! thread id above it) with a relaxed store, so recording it costs a store per park and reading it never
+//! locks.
 
 use std::fmt;
 use std::num::NonZeroU64;
