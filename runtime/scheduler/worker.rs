@@ -461,7 +461,8 @@ impl Worker {
     fn turn_reactor(&self, timeout: Option<Duration>) -> bool {
         match self.reactor.borrow_mut().turn(timeout) {
             Ok(turned) => {
-                self.handle.counters().io_events.add(turned.events as u64);
+                // Readiness of sockets only: a wake-up by another thread is not I/O.
+                self.handle.counters().io_events.add((turned.events - usize::from(turned.woken)) as u64);
                 turned.woken
             }
             Err(error) => {
