@@ -107,11 +107,12 @@ impl WaitReason {
     /// The kind's position in [`KIND_NAMES`](Self::KIND_NAMES).
     #[inline]
     pub fn kind_index(&self) -> usize {
-        // SAFETY: a `repr(u8)` enum with fields is a `repr(C)` union of `repr(C)` structs that each start
-        // with the `u8` tag (the Rust reference, "Primitive representation of enums with fields"), so the
-        // first byte of any value is its tag; variants are declared in the order of `KIND_NAMES` with
+        // A `repr(u8)` enum with fields is a `repr(C)` union of `repr(C)` structs that each start with the `u8`
+        // tag (the Reference, "Primitive representation of enums with fields").
+        // SAFETY: so the first byte of any value is its tag; the variants are declared in `KIND_NAMES` order with
         // implicit discriminants 0, 1, 2... (checked by `kind_index_by_match` in the tests).
-        usize::from(unsafe { *(self as *const WaitReason).cast::<u8>() })
+        let tag = unsafe { *(self as *const WaitReason).cast::<u8>() };
+        usize::from(tag)
     }
 
     /// [`kind_index`](Self::kind_index) the long way, to check the tag reading.

@@ -161,12 +161,11 @@ impl Builder {
         F: FnOnce() -> T + Send + 'scope,
         T: Send + 'scope,
     {
-        let runtime = runtime::current();
-        // SAFETY: the scope waits (uninterruptibly) until every child's packet is dropped, and a packet is
-        // dropped only after the child's closure and result are; so nothing borrowed for 'scope is used after
-        // 'scope ends. F and T are Send, so `sendable` holds.
-        let (task, handle) =
-            unsafe { self.build_at(Location::caller(), runtime.stack_size(), f, Some(scope.data().clone()), true) }?;
+        let (runtime, data) = (runtime::current(), Some(scope.data().clone()));
+        // SAFETY: the scope waits (uninterruptibly) until every child's packet is dropped, which is after the child's
+        // closure and result are: nothing borrowed for 'scope is used after 'scope ends. F, T: Send (`sendable`).
+        let built = unsafe { self.build_at(Location::caller(), runtime.stack_size(), f, data, true) };
+        let (task, handle) = built?;
         scope.data().add_child(handle.thread().clone());
         runtime.place(task)?;
         Ok(super::ScopedJoinHandle::new(handle))
@@ -309,12 +308,11 @@ where
     F: FnOnce() -> T + Send,
     T: Send,
 {
-    // SAFETY: we wait below until the green thread has finished and its packet's result is taken, and that wait
-    // is a lending wait that nothing interrupts (not cancellation, timeouts or shutdown), so the borrows of `f`
-    // and `T` outlive their use. F and T are Send.
-    let (task, handle) =
-        unsafe { Builder::new().name("main".into()).build_at(Location::caller(), runtime.stack_size(), f, None, true) }
-            .unwrap_or_else(|error| panic!("{error}"));
+    let builder = Builder::new().name("main".into());
+    // SAFETY: we wait below, in a lending wait nothing interrupts (not cancellation, timeouts or shutdown), until
+    // the green thread has finished and its result is taken: the borrows of `f` and `T` outlive their use; Send.
+    let built = unsafe { builder.build_at(Location::caller(), runtime.stack_size(), f, None, true) };
+    let (task, handle) = built.unwrap_or_else(|error| panic!("{error}"));
     let _main = runtime.register_main(handle.thread());
     runtime.place(task).unwrap_or_else(|error| panic!("{error}"));
     let result = handle.join_lending();
