@@ -40,6 +40,8 @@ pub(crate) struct RuntimeShared {
     mains: Mutex<Vec<Thread>>,
     /// Green threads spawned onto this runtime from outside it (OS threads, other runtimes, `block_on`).
     spawned_outside: AtomicU64,
+    /// Thread dumps being taken now: idle workers do not steal meanwhile (`inspect/dump.rs`).
+    dumps_in_progress: AtomicUsize,
 }
 
 /// Takes `block_on`'s main green thread off the runtime's list when the `block_on` ends.
@@ -74,6 +76,24 @@ impl RuntimeShared {
     /// The main green threads of the `block_on`s waiting now.
     pub(crate) fn mains(&self) -> Vec<Thread> {
         self.mains.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).clone()
+    }
+
+    /// Marks a thread dump in progress until the guard is dropped (see `inspect/dump.rs`).
+    pub(crate) fn begin_dump(&self) -> impl Drop + '_ {
+        /// Ends the dump's mark.
+        struct Dumping<'a>(&'a AtomicUsize);
+        impl Drop for Dumping<'_> {
+            fn drop(&mut self) {
+                self.0.fetch_sub(1, Ordering::SeqCst);
+            }
+        }
+        self.dumps_in_progress.fetch_add(1, Ordering::SeqCst);
+        Dumping(&self.dumps_in_progress)
+    }
+
+    /// Whether a thread dump is being taken now.
+    pub(crate) fn is_dumping(&self) -> bool {
+        self.dumps_in_progress.load(Ordering::SeqCst) != 0
     }
 
     /// Counters of every worker, summed (see [`Runtime::stats`]).
@@ -296,6 +316,7 @@ impl Builder {
             stack_size: self.stack_size,
             mains: Mutex::new(Vec::new()),
             spawned_outside: AtomicU64::new(0),
+            dumps_in_progress: AtomicUsize::new(0),
         });
         let stopped = WaitGroup::new();
         let mut runtime = Runtime {

@@ -9,6 +9,11 @@
 //! worker (when a green thread dumps its own runtime) is described directly. Nothing is added to the
 //! scheduling path for this: a dump costs nothing until someone asks.
 //!
+//! Workers answer one after the other, not at one instant. Green threads that have started never move, but
+//! not-yet-started ones can be stolen by another worker between two answers; so idle workers do not steal
+//! while a dump is taken, and a green thread whose steal was already under way is listed once, in its later
+//! state. Green threads spawned meanwhile may or may not be listed.
+//!
 //! A worker that does not answer within [`ANSWER_TIMEOUT`] is held by one of its green threads (a CPU loop,
 //! a blocking system call): the dump names that green thread from what the worker published when it switched
 //! to it ([`Watch::running`](super::watch::Watch)), and says the worker's other green threads are not listed.
@@ -250,6 +255,7 @@ impl DumpRequest {
 
 /// Takes a dump of `runtime` (see the module docs).
 pub(crate) fn take(runtime: &Arc<RuntimeShared>) -> Dump {
+    let _dumping = runtime.begin_dump();
     let workers = runtime.workers();
     let here = crate::context::with_worker(|worker| match worker {
         Some(worker) if Arc::ptr_eq(worker.runtime(), runtime) => Some(worker.index()),
@@ -289,7 +295,10 @@ pub(crate) fn take(runtime: &Arc<RuntimeShared>) -> Dump {
                 .map(|(thread, resumed_at)| ThreadInfo::new(&thread, worker, ThreadState::Running { resumed_at })),
         })
         .collect();
-    threads.sort_by_key(|thread| thread.id);
+    // A green thread stolen by a worker that answered after its first one (the steal was decided before the dump
+    // began) is listed by both: keep the later state (started, if either says so).
+    threads.sort_by_key(|thread| (thread.id, thread.state == ThreadState::NotStarted));
+    threads.dedup_by_key(|thread| thread.id);
     log::debug!(target: "green::inspect", "thread dump: {} green threads listed", threads.len());
     Dump { workers: workers.len(), threads, unanswered }
 }

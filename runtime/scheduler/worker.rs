@@ -424,6 +424,9 @@ impl Worker {
 
     /// Takes half of another worker's not-yet-started green threads.
     fn steal(&self, into: &mut Vec<NewTask>) {
+        if self.runtime.is_dumping() {
+            return; // a thread dump asks the workers one by one: a stolen green thread would move between answers
+        }
         let workers = self.runtime.workers();
         for offset in 1..workers.len() {
             let victim = &workers[(self.index() + offset) % workers.len()];
