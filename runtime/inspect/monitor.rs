@@ -130,16 +130,7 @@ fn watch(runtime: &Arc<RuntimeShared>, config: Config, read: OwnedFd) {
     let mut period = base;
     loop {
         let (stop, dump_asked) = wait(read.as_raw_fd(), period);
-        if stop {
-            // The workers have stopped (the runtime stops its monitor last). A last look, so a stall that ended
-            // since the previous one still gets its closing warning.
-            let now = clock::coarse_millis();
-            for (worker, look) in runtime.workers().iter().zip(looks.iter_mut()) {
-                look_for_stall(worker, look, now, config.stall_threshold);
-            }
-            break;
-        }
-        if dump_asked {
+        if dump_asked && !stop {
             eprintln!("{}", dump::take(runtime));
         }
         let now = clock::coarse_millis();
@@ -147,6 +138,11 @@ fn watch(runtime: &Arc<RuntimeShared>, config: Config, read: OwnedFd) {
         for (worker, look) in runtime.workers().iter().zip(looks.iter_mut()) {
             awake |= !worker.is_sleeping();
             look_for_stall(worker, look, now, config.stall_threshold);
+        }
+        if stop {
+            // The workers have stopped (the runtime stops its monitor last): this last look gave a stall that
+            // ended since the previous one its closing warning.
+            break;
         }
         if config.detect_deadlocks {
             candidate = match (deadlock_candidate(runtime), candidate.take()) {

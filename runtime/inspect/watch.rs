@@ -75,12 +75,11 @@ impl Watch {
         self.current.store(ptr::null_mut(), Ordering::Relaxed);
     }
 
-    /// Releases the records of green threads that finished (worker only; see the module docs): the caller
-    /// drops `finished` after this returns.
-    pub(crate) fn release(&self, finished: Vec<Thread>) -> Vec<Thread> {
+    /// Waits out any observer reading `current` and clears it (worker only): after this the worker may drop
+    /// its references to the records of green threads that finished (see the module docs).
+    pub(crate) fn clear_current(&self) {
         let _guard = lock(&self.lock);
         self.current.store(ptr::null_mut(), Ordering::Relaxed);
-        finished
     }
 
     /// The green thread running on the worker now and where it resumed, if one is.

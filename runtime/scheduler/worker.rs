@@ -102,8 +102,8 @@ pub(crate) struct Worker {
     batch_now: Cell<u32>,
     /// `Runnable::Start` entries in `run_queue` (for the stats' "not started" gauge).
     starts_queued: Cell<usize>,
-    /// Records of green threads that finished in this batch, released under the watch's lock at its end
-    /// (see `inspect/watch.rs`: how the monitor may read the running green thread's record).
+    /// Records of green threads that finished in this batch, dropped at its end once the watch's lock shows no
+    /// observer reads one ([`Worker::release_finished`], `inspect/watch.rs`).
     finished: RefCell<Vec<crate::Thread>>,
     /// Rounds the next pre-sleep spin takes, at most [`SPIN_ROUNDS`]: adapted to whether spinning pays (see
     /// [`Worker::spin_for_work`]).
@@ -188,7 +188,7 @@ impl Worker {
             }
             self.maintain(ran == BUDGET, &mut wakeups, &mut fresh);
         }
-        drop(self.handle.watch().release(self.finished.take()));
+        self.release_finished();
         for request in self.handle.watch().take_dump_requests() {
             request.answer(self.index(), Vec::new());
         }
@@ -305,13 +305,7 @@ impl Worker {
 
     /// Between batches: wake-ups, new work, timers, I/O; sleeps when there is nothing to run.
     fn maintain(&self, busy: bool, wakeups: &mut Vec<usize>, fresh: &mut Vec<NewTask>) {
-        if !self.finished.borrow().is_empty() {
-            // Dropped here, outside the watch's lock and any borrow: the drops may run user destructors. The
-            // emptied list goes back, with its capacity.
-            let mut finished = self.handle.watch().release(self.finished.take());
-            finished.clear();
-            self.finished.replace(finished);
-        }
+        self.release_finished();
         if self.handle.watch().has_dump_request() {
             self.answer_dump_requests();
         }
@@ -489,7 +483,20 @@ impl Worker {
         }
     }
 
-    /// Publishes the gauges of [`Runtime::stats`](crate::Runtime::stats) (live, runnable, not started, stacks).
+    /// Drops this worker's references to the records of green threads that finished, once no observer can be
+    /// reading one (`inspect/watch.rs`). Outside the watch's lock and any borrow: the drops may run user
+    /// destructors. The emptied list goes back, with its capacity.
+    fn release_finished(&self) {
+        if self.finished.borrow().is_empty() {
+            return;
+        }
+        self.handle.watch().clear_current();
+        let mut finished = self.finished.take();
+        finished.clear();
+        self.finished.replace(finished);
+    }
+
+    /// Publishes the gauges of [`Runtime::stats`](crate::Runtime::stats) (runnable, not started, stacks).
     fn publish_gauges(&self) {
         let counters = self.handle.counters();
         let queued = self.run_queue.borrow().len();
